@@ -1,0 +1,287 @@
+// Keyed work queue that drives a reconciler (client-go / controller-runtime semantics): one entry
+// per key, never two reconciles of one key at once, per-key backoff, bounded concurrency, two lanes.
+
+/** What a reconcile asks the queue to do next. `requeueAfter` is in milliseconds. */
+export interface ReconcileResult {
+  requeueAfter?: number;
+}
+
+/** Reconciles one key; throwing means "retry with backoff". Must honour `signal` (see shutDown). */
+export type ReconcileFunction = (key: string, signal: AbortSignal) => Promise<ReconcileResult | void>;
+
+/** The `result` label of `netpol_profiles_reconcile_total`. */
+export type ReconcileOutcome = 'success' | 'error' | 'requeue';
+
+/** `low` is for the start-up list and periodic resyncs, so live events overtake them. */
+export type AddPriority = 'normal' | 'low';
+
+/**
+ * Where the queue reports to; the metrics module implements this on top of prom-client, so the
+ * queue does not depend on it. Callbacks run after the queue's state is updated and must not throw.
+ */
+export interface WorkQueueMetrics {
+  /** Keys ready to run (both lanes) changed; also called once at construction with 0. */
+  depthChanged(controller: string, depth: number): void;
+  reconcileFinished(controller: string, outcome: ReconcileOutcome, durationSeconds: number): void;
+}
+
+export interface WorkQueueOptions {
+  /** The `controller` label of the queue's metrics, e.g. `namespace`. */
+  controller: string;
+  reconcile: ReconcileFunction;
+  /** Reconciles running at once (different keys). Default 4. */
+  concurrency?: number;
+  /** First retry delay after a failure; doubles per consecutive failure. Default 5 ms. */
+  backoffBaseMs?: number;
+  /** Upper bound of the retry delay. Default 1000 s. */
+  backoffCapMs?: number;
+  metrics?: WorkQueueMetrics;
+  /** For logging: a reconcile threw. `retryInMs` is undefined when the queue is shutting down. */
+  onError?: (key: string, error: unknown, retryInMs: number | undefined) => void;
+}
+
+export interface ShutDownOptions {
+  /** After this long, abort the signal given to in-flight reconciles. Default: never abort. */
+  drainTimeoutMs?: number;
+}
+
+interface DelayedAdd {
+  /** performance.now() at which the key becomes ready. */
+  readyAt: number;
+  timer: NodeJS.Timeout;
+}
+
+const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_BACKOFF_BASE_MS = 5;
+const DEFAULT_BACKOFF_CAP_MS = 1_000_000;
+
+export class WorkQueue {
+  private readonly controller: string;
+  private readonly reconcile: ReconcileFunction;
+  private readonly concurrency: number;
+  private readonly backoffBaseMs: number;
+  private readonly backoffCapMs: number;
+  private readonly metrics: WorkQueueMetrics | undefined;
+  private readonly onError: WorkQueueOptions['onError'];
+
+  // Ready keys in insertion order (a Set is an ordered, deduplicated FIFO). A key is in at most
+  // one lane and never in a lane while it is processing.
+  private readonly normalLane = new Set<string>();
+  private readonly lowLane = new Set<string>();
+  private readonly processing = new Set<string>();
+  /** Keys added while processing ("dirty"): queued again, in this lane, when their run ends. */
+  private readonly rerun = new Map<string, AddPriority>();
+  private readonly delayed = new Map<string, DelayedAdd>();
+  /** Consecutive failures per key; the exponent of its backoff. */
+  private readonly failures = new Map<string, number>();
+
+  private readonly abortController = new AbortController();
+  private pumpScheduled = false;
+  private shuttingDown = false;
+  private drained: Promise<void> | undefined;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(options: WorkQueueOptions) {
+    this.controller = options.controller;
+    this.reconcile = options.reconcile;
+    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    this.backoffBaseMs = options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
+    this.backoffCapMs = options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS;
+    this.metrics = options.metrics;
+    this.onError = options.onError;
+    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
+      throw new RangeError(`concurrency must be a positive integer, got ${this.concurrency}`);
+    }
+    this.metrics?.depthChanged(this.controller, 0);
+  }
+
+  /**
+   * Queues `key` unless it is already waiting. A key being processed runs once more afterwards.
+   * A normal add promotes a key waiting in the low lane. Ignored after shutDown.
+   */
+  add(key: string, options: { priority?: AddPriority } = {}): void {
+    if (this.shuttingDown) return;
+    const priority = options.priority ?? 'normal';
+    if (this.processing.has(key)) {
+      if (this.rerun.get(key) !== 'normal') this.rerun.set(key, priority);
+      return;
+    }
+    if (this.normalLane.has(key)) return;
+    if (this.lowLane.has(key)) {
+      if (priority === 'low') return;
+      this.lowLane.delete(key);
+    }
+    (priority === 'normal' ? this.normalLane : this.lowLane).add(key);
+    this.depthChanged();
+    this.schedulePump();
+  }
+
+  /** Keys ready to run (both lanes); not counting keys processing or waiting on a delay. */
+  len(): number {
+    return this.normalLane.size + this.lowLane.size;
+  }
+
+  /**
+   * Resolves once nothing is queued, processing, or delayed with a time already reached.
+   * Delayed re-adds due in the future (backoff, requeueAfter) do not keep the queue busy.
+   */
+  waitForIdle(): Promise<void> {
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stops taking work: queued and delayed keys are dropped and later adds ignored. Resolves when
+   * in-flight reconciles have finished; their signal is aborted only once `drainTimeoutMs` passes.
+   */
+  shutDown(options: ShutDownOptions = {}): Promise<void> {
+    if (this.drained) return this.drained;
+    this.shuttingDown = true;
+    const hadQueued = this.len() > 0;
+    this.normalLane.clear();
+    this.lowLane.clear();
+    this.rerun.clear();
+    for (const { timer } of this.delayed.values()) clearTimeout(timer);
+    this.delayed.clear();
+    if (hadQueued) this.depthChanged();
+
+    const inFlightDone = this.waitForIdle();
+    const drainTimeoutMs = options.drainTimeoutMs;
+    if (drainTimeoutMs === undefined || !Number.isFinite(drainTimeoutMs)) {
+      this.drained = inFlightDone;
+    } else {
+      const abortTimer = setTimeout(() => this.abortController.abort(), drainTimeoutMs);
+      this.drained = inFlightDone.finally(() => clearTimeout(abortTimer));
+    }
+    return this.drained;
+  }
+
+  // Picking work in a microtask lets every add made in one synchronous burst (an informer's
+  // list, then a live event) be ordered by lane before the first key is taken.
+  private schedulePump(): void {
+    if (this.pumpScheduled) return;
+    this.pumpScheduled = true;
+    queueMicrotask(() => {
+      this.pumpScheduled = false;
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (!this.shuttingDown && this.processing.size < this.concurrency) {
+      const key = takeFirst(this.normalLane) ?? takeFirst(this.lowLane);
+      if (key === undefined) return;
+      this.processing.add(key);
+      this.depthChanged();
+      void this.run(key);
+    }
+  }
+
+  private async run(key: string): Promise<void> {
+    const started = performance.now();
+    let outcome: ReconcileOutcome;
+    let failure: unknown;
+    let retryInMs: number | undefined;
+    try {
+      const result = await this.reconcile(key, this.abortController.signal);
+      const requeueAfter = result?.requeueAfter;
+      // "Forget": a run that did not fail resets the key's backoff.
+      this.failures.delete(key);
+      if (requeueAfter === undefined) {
+        outcome = 'success';
+        // Level-based: this run saw the current state, so an older pending retry is moot.
+        this.cancelDelayed(key);
+      } else {
+        outcome = 'requeue';
+        this.addAfter(key, requeueAfter);
+      }
+    } catch (error) {
+      outcome = 'error';
+      failure = error;
+      if (!this.shuttingDown) {
+        retryInMs = this.retryDelay(key, error);
+        this.addAfter(key, retryInMs);
+      }
+    }
+    const durationSeconds = (performance.now() - started) / 1000;
+
+    this.processing.delete(key);
+    const rerunPriority = this.rerun.get(key);
+    if (rerunPriority !== undefined) {
+      this.rerun.delete(key);
+      this.add(key, { priority: rerunPriority });
+    }
+    this.schedulePump();
+    this.metrics?.reconcileFinished(this.controller, outcome, durationSeconds);
+    if (outcome === 'error') this.onError?.(key, failure, retryInMs);
+    this.notifyIfIdle();
+  }
+
+  /** Per-key exponential backoff, stretched to a server's Retry-After when it asks for longer. */
+  private retryDelay(key: string, error: unknown): number {
+    const previousFailures = this.failures.get(key) ?? 0;
+    this.failures.set(key, previousFailures + 1);
+    const backoff = Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** Math.min(previousFailures, 64));
+    const retryAfterMs = retryAfterSecondsOf(error) * 1000;
+    return Math.max(backoff, retryAfterMs);
+  }
+
+  /** Re-adds `key` after `delayMs`; if a re-add is already pending, the earlier one wins. */
+  private addAfter(key: string, delayMs: number): void {
+    if (this.shuttingDown) return;
+    if (delayMs <= 0) {
+      this.add(key);
+      return;
+    }
+    const readyAt = performance.now() + delayMs;
+    const pending = this.delayed.get(key);
+    if (pending && pending.readyAt <= readyAt) return;
+    if (pending) clearTimeout(pending.timer);
+    const timer = setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, delayMs);
+    this.delayed.set(key, { readyAt, timer });
+  }
+
+  private cancelDelayed(key: string): void {
+    const pending = this.delayed.get(key);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.delayed.delete(key);
+  }
+
+  private isIdle(): boolean {
+    if (this.len() > 0 || this.processing.size > 0) return false;
+    const now = performance.now();
+    for (const { readyAt } of this.delayed.values()) {
+      if (readyAt <= now) return false;
+    }
+    return true;
+  }
+
+  private notifyIfIdle(): void {
+    if (this.idleWaiters.length === 0 || !this.isIdle()) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+
+  private depthChanged(): void {
+    this.metrics?.depthChanged(this.controller, this.len());
+  }
+}
+
+function takeFirst(lane: Set<string>): string | undefined {
+  const first = lane.values().next();
+  if (first.done) return undefined;
+  lane.delete(first.value);
+  return first.value;
+}
+
+/** The API layer's TooManyRequests error carries `retryAfterSeconds`; anything else counts as 0. */
+function retryAfterSecondsOf(error: unknown): number {
+  if (typeof error !== 'object' || error === null || !('retryAfterSeconds' in error)) return 0;
+  const seconds = (error as { retryAfterSeconds: unknown }).retryAfterSeconds;
+  return typeof seconds === 'number' && Number.isFinite(seconds) && seconds > 0 ? seconds : 0;
+}

@@ -1,0 +1,59 @@
+// Checks catalog rule content against Cilium's own v2 schemas, so a rule Cilium would reject, or a
+// misspelt field Cilium would silently prune (turning `toEntitie: [world]` + `toPorts` into "any
+// destination on that port"), is refused before it can open traffic. The schemas are extracted
+// from Cilium's CRDs into cilium-policy-schema.generated.ts (see `extractPolicySchemas`).
+
+import { formatSchemaError, validateSchema, type JsonSchema } from '../kube/openapi.js';
+import { CILIUM_POLICY_SCHEMAS } from './cilium-policy-schema.generated.js';
+
+export interface CiliumPolicySchemas {
+  /** Cilium version the schemas come from. */
+  source: string;
+  ingressRule: JsonSchema;
+  egressRule: JsonSchema;
+  /** The whole CiliumClusterwideNetworkPolicy `spec`. */
+  clusterwideSpec: JsonSchema;
+}
+
+export type SchemaTarget = 'ingress' | 'egress' | 'clusterwideSpec';
+
+/** Problems of `value` against Cilium's schema, as `field.path: message` lines (without `spec.`). */
+export function ciliumSchemaProblems(target: SchemaTarget, value: unknown): string[] {
+  if (target === 'clusterwideSpec') {
+    return validateSchema(CILIUM_POLICY_SCHEMAS.clusterwideSpec, value).map(formatSchemaError);
+  }
+  const schema: JsonSchema = {
+    type: 'array',
+    items: target === 'ingress' ? CILIUM_POLICY_SCHEMAS.ingressRule : CILIUM_POLICY_SCHEMAS.egressRule,
+  };
+  return validateSchema(schema, value).map((error) => `${target}${error.path.startsWith('[') ? '' : '.'}${formatSchemaError(error)}`);
+}
+
+function stripDescriptions(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripDescriptions);
+  if (value === null || typeof value !== 'object') return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (key !== 'description') out[key] = stripDescriptions(field);
+  }
+  return out;
+}
+
+interface CrdLike {
+  spec: { names: { kind: string }; versions: Array<{ name: string; schema?: { openAPIV3Schema?: JsonSchema } }> };
+}
+
+/** Pulls the rule and spec schemas out of Cilium's CNP and CCNP CRDs (descriptions dropped). */
+export function extractPolicySchemas(cnp: CrdLike, ccnp: CrdLike, source: string): CiliumPolicySchemas {
+  const specOf = (crd: CrdLike): JsonSchema => {
+    const version = crd.spec.versions.find((v) => v.name === 'v2');
+    const spec = version?.schema?.openAPIV3Schema?.properties?.spec;
+    if (!spec) throw new Error(`${crd.spec.names.kind} CRD has no v2 spec schema`);
+    return stripDescriptions(spec) as JsonSchema;
+  };
+  const cnpSpec = specOf(cnp);
+  const ingressRule = cnpSpec.properties?.ingress?.items;
+  const egressRule = cnpSpec.properties?.egress?.items;
+  if (!ingressRule || !egressRule) throw new Error('CiliumNetworkPolicy CRD has no ingress/egress rule schema');
+  return { source, ingressRule, egressRule, clusterwideSpec: specOf(ccnp) };
+}

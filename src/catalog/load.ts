@@ -1,0 +1,250 @@
+// Reads render inputs from files, directories and stdin: multi-document YAML (or JSON), `List`
+// kinds, and sorts the documents into Namespaces and catalog objects. Every problem is a value
+// naming the file, the document or object, and what is wrong; nothing here throws on bad input.
+
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { KubeObject } from '../kube/types.js';
+import { isDnsLabel, isLabelKey, quoteValue } from '../kube/names.js';
+import { CATALOG_KINDS, type Catalog, type CatalogKind, type NetworkBaseline, type NetworkProfile, type SharedService } from './types.js';
+import { validateCatalogObject } from './validate.js';
+
+export interface InputProblem {
+  /** The file (or `<stdin>`, or `cluster`). */
+  source: string;
+  /** The namespace, `Kind/name`, or `document N` when there is no better name. */
+  subject: string;
+  message: string;
+}
+
+export function formatProblem(problem: InputProblem): string {
+  return `${problem.source}: ${problem.subject}: ${problem.message}`;
+}
+
+export interface SourcedObject {
+  source: string;
+  /** 1-based position of the document in its file. */
+  document: number;
+  object: KubeObject;
+}
+
+const STDIN = '-';
+export const STDIN_NAME = '<stdin>';
+const READABLE_EXTENSIONS = ['.yaml', '.yml', '.json'];
+// Kustomize's own files sit beside catalog manifests; they are build instructions, not objects.
+const KUSTOMIZE_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function describeError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return 'no such file or directory';
+  if (code === 'EACCES') return 'permission denied';
+  if (code === 'EISDIR') return 'is a directory';
+  return error instanceof Error ? error.message.split('\n')[0]! : String(error);
+}
+
+/** Files named by `paths`: a directory stands for its YAML/JSON files (not recursive), in name order. */
+function expandPaths(paths: readonly string[], problems: InputProblem[]): string[] {
+  const files: string[] = [];
+  for (const entry of paths) {
+    if (entry === STDIN) {
+      files.push(STDIN);
+      continue;
+    }
+    try {
+      if (statSync(entry).isDirectory()) {
+        const names = readdirSync(entry)
+          .filter((name) => READABLE_EXTENSIONS.includes(path.extname(name)) && !KUSTOMIZE_FILES.includes(name))
+          .sort();
+        if (names.length === 0) problems.push({ source: entry, subject: 'directory', message: 'contains no .yaml, .yml or .json files' });
+        for (const name of names) files.push(path.join(entry, name));
+      } else {
+        files.push(entry);
+      }
+    } catch (error) {
+      problems.push({ source: entry, subject: 'file', message: `cannot read: ${describeError(error)}` });
+    }
+  }
+  return files;
+}
+
+/** Parses every document of every file; `List` kinds are expanded into their items. */
+export function readDocuments(paths: readonly string[], readStdin: () => string): { documents: SourcedObject[]; problems: InputProblem[] } {
+  const problems: InputProblem[] = [];
+  const documents: SourcedObject[] = [];
+  for (const file of expandPaths(paths, problems)) {
+    const source = file === STDIN ? STDIN_NAME : file;
+    let text: string;
+    try {
+      text = file === STDIN ? readStdin() : readFileSync(file, 'utf8');
+    } catch (error) {
+      problems.push({ source, subject: 'file', message: `cannot read: ${describeError(error)}` });
+      continue;
+    }
+    parseText(text, source, documents, problems);
+  }
+  return { documents, problems };
+}
+
+export function parseText(text: string, source: string, documents: SourcedObject[], problems: InputProblem[]): void {
+  const parsed = parseAllDocuments(text, { prettyErrors: true, uniqueKeys: true });
+  const docs = Array.isArray(parsed) ? parsed : [];
+  docs.forEach((doc, position) => {
+    const document = position + 1;
+    const subject = `document ${document}`;
+    const error = doc.errors[0];
+    if (error) {
+      const where = error.linePos?.[0] ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
+      const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      problems.push({ source, subject, message: `YAML syntax error${where}: ${reason}` });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: 100 });
+    } catch (caught) {
+      problems.push({ source, subject, message: `cannot read document: ${describeError(caught)}` });
+      return;
+    }
+    if (value === null || value === undefined) return; // an empty document, e.g. a trailing `---`
+    if (!isRecord(value)) {
+      problems.push({ source, subject, message: 'is not a Kubernetes object (expected a mapping with apiVersion and kind)' });
+      return;
+    }
+    if (typeof value.kind === 'string' && value.kind.endsWith('List') && Array.isArray(value.items)) {
+      value.items.forEach((item, index) => {
+        if (isRecord(item)) documents.push({ source, document, object: item as KubeObject });
+        else problems.push({ source, subject: `${subject} item ${index + 1}`, message: 'is not a Kubernetes object' });
+      });
+      return;
+    }
+    documents.push({ source, document, object: value as KubeObject });
+  });
+}
+
+export interface SourcedNamespace {
+  source: string;
+  name: string;
+  labels: Record<string, string>;
+}
+
+export interface SortedInputs {
+  namespaces: SourcedNamespace[];
+  catalogObjects: SourcedObject[];
+  problems: InputProblem[];
+}
+
+function subjectOf(doc: SourcedObject): string {
+  const name = doc.object.metadata?.name;
+  return typeof name === 'string' && name !== '' ? `${doc.object.kind}/${name}` : `document ${doc.document}`;
+}
+
+/** Sorts documents into Namespaces and catalog objects; anything else is a problem. */
+export function sortDocuments(documents: readonly SourcedObject[]): SortedInputs {
+  const result: SortedInputs = { namespaces: [], catalogObjects: [], problems: [] };
+  const seenNamespaces = new Map<string, string>();
+  for (const doc of documents) {
+    const kind = doc.object.kind;
+    if (kind === 'Namespace') {
+      const namespace = readNamespace(doc, result.problems);
+      if (!namespace) continue;
+      const earlier = seenNamespaces.get(namespace.name);
+      if (earlier !== undefined) {
+        result.problems.push({ source: doc.source, subject: namespace.name, message: `Namespace is defined twice (also in ${earlier})` });
+        continue;
+      }
+      seenNamespaces.set(namespace.name, doc.source);
+      result.namespaces.push(namespace);
+    } else if (CATALOG_KINDS.includes(kind as CatalogKind)) {
+      result.catalogObjects.push(doc);
+    } else {
+      const shown = typeof kind === 'string' && kind !== '' ? `a ${kind}` : 'an object without a kind';
+      result.problems.push({
+        source: doc.source,
+        subject: subjectOf(doc),
+        message: `is ${shown}; expected a Namespace or a catalog kind (${CATALOG_KINDS.join(', ')})`,
+      });
+    }
+  }
+  return result;
+}
+
+function readNamespace(doc: SourcedObject, problems: InputProblem[]): SourcedNamespace | undefined {
+  const { source, object } = doc;
+  const name = object.metadata?.name;
+  if (typeof name !== 'string' || name === '') {
+    problems.push({ source, subject: `document ${doc.document}`, message: 'Namespace has no metadata.name' });
+    return undefined;
+  }
+  const before = problems.length;
+  if (!isDnsLabel(name)) {
+    problems.push({ source, subject: quoteValue(name), message: 'is not a valid namespace name (a lowercase DNS label of at most 63 characters)' });
+    return undefined;
+  }
+  if (object.apiVersion !== 'v1') {
+    problems.push({ source, subject: name, message: `apiVersion must be v1, not ${quoteValue(String(object.apiVersion ?? ''))}` });
+  }
+  const labels: Record<string, string> = {};
+  const raw = object.metadata?.labels;
+  if (raw !== undefined && raw !== null) {
+    if (!isRecord(raw)) {
+      problems.push({ source, subject: name, message: 'metadata.labels must be a map of strings' });
+    } else {
+      for (const [key, value] of Object.entries(raw)) {
+        if (!isLabelKey(key)) {
+          problems.push({ source, subject: name, message: `label key ${quoteValue(key)} is not a valid label key` });
+        } else if (typeof value !== 'string') {
+          problems.push({
+            source,
+            subject: name,
+            message: `label ${key}: value ${quoteValue(String(value))} is a ${value === null ? 'null' : typeof value}, not a string (quote it: "${String(value)}")`,
+          });
+        } else {
+          labels[key] = value;
+        }
+      }
+    }
+  }
+  if (problems.length > before) return undefined;
+  return { source, name, labels };
+}
+
+/**
+ * Validates catalog objects and assembles a catalog from the valid ones. Invalid or duplicated
+ * objects are reported and left out.
+ */
+export function buildCatalog(objects: ReadonlyArray<{ source: string; object: KubeObject }>): { catalog: Catalog; problems: InputProblem[] } {
+  const profiles = new Map<string, NetworkProfile>();
+  const services = new Map<string, SharedService>();
+  const baselines = new Map<string, NetworkBaseline>();
+  const problems: InputProblem[] = [];
+  const seen = new Map<string, string>();
+  for (const { source, object } of objects) {
+    const name = typeof object.metadata?.name === 'string' && object.metadata.name !== '' ? object.metadata.name : undefined;
+    const subject = `${object.kind}/${name ?? '(no name)'}`;
+    const result = validateCatalogObject(object);
+    if (!result.ok) {
+      for (const message of result.problems) problems.push({ source, subject, message });
+      continue;
+    }
+    const earlier = seen.get(subject);
+    if (earlier !== undefined) {
+      problems.push({ source, subject, message: `is defined twice (also in ${earlier})` });
+      continue;
+    }
+    seen.set(subject, source);
+    const { entry } = result;
+    if (entry.kind === 'NetworkProfile') profiles.set(entry.value.name, entry.value);
+    else if (entry.kind === 'SharedService') services.set(entry.value.name, entry.value);
+    else baselines.set(entry.value.name, entry.value);
+  }
+  return { catalog: { profiles: sortedMap(profiles), services: sortedMap(services), baselines: sortedMap(baselines) }, problems };
+}
+
+function sortedMap<T>(map: Map<string, T>): Map<string, T> {
+  return new Map([...map.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

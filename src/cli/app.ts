@@ -1,0 +1,59 @@
+// The `netpol-profiles` command (also `kubectl netpol-profiles`): picks the command, maps usage
+// errors to exit code 2 and never shows a stack trace for bad input.
+
+import { readFileSync } from 'node:fs';
+import { UsageError } from './flags.js';
+import type { CommandIO } from './io.js';
+import { renderCommand } from './render.js';
+import { versionCommand } from './version.js';
+
+type Command = (argv: readonly string[], io: CommandIO) => number | Promise<number>;
+
+const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  render: { run: renderCommand, summary: 'print the policies for catalog and Namespace files (offline)' },
+  version: { run: versionCommand, summary: 'print the version' },
+};
+
+export const MAIN_HELP = [
+  'Usage: netpol-profiles COMMAND [flags]',
+  '',
+  'Turns namespace labels into Cilium network policies.',
+  '',
+  'Commands:',
+  ...Object.entries(COMMANDS).map(([name, command]) => `  ${name.padEnd(10)} ${command.summary}`),
+  '',
+  "Run 'netpol-profiles COMMAND --help' for a command's flags.",
+  '',
+].join('\n');
+
+export async function main(argv: readonly string[], io: CommandIO): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    (name === undefined ? io.stderr : io.stdout)(MAIN_HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') return versionCommand([], io);
+  const command = COMMANDS[name];
+  if (!command) {
+    io.stderr(`netpol-profiles: unknown command ${JSON.stringify(name)}; commands: ${Object.keys(COMMANDS).join(', ')}\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`netpol-profiles ${name}: ${error.message}\nRun 'netpol-profiles ${name} --help' for usage.\n`);
+      return 2;
+    }
+    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
+    io.stderr(`netpol-profiles ${name}: ${message}\n`);
+    return 1;
+  }
+}
+
+export const processIO: CommandIO = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+  readStdin: () => readFileSync(0, 'utf8'),
+  env: process.env,
+};

@@ -1,0 +1,64 @@
+// Types for the Kubernetes objects netpol-profiles reads and writes. Only the fields we use are
+// typed; everything else is carried through untouched.
+
+export type Labels = Record<string, string>;
+
+export interface ObjectMeta {
+  name?: string;
+  generateName?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+  labels?: Labels;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  [extra: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: ObjectMeta;
+  [extra: string]: unknown;
+}
+
+export interface Namespace extends KubeObject {
+  apiVersion?: 'v1';
+  kind?: 'Namespace';
+  metadata?: ObjectMeta;
+  status?: { phase?: string };
+}
+
+/** A label selector in Kubernetes/Cilium form. */
+export interface LabelSelector {
+  matchLabels?: Labels;
+  matchExpressions?: Array<{ key: string; operator: 'In' | 'NotIn' | 'Exists' | 'DoesNotExist'; values?: string[] }>;
+}
+
+/** A Cilium policy rule (ingress or egress), copied from the catalog as written. */
+export type CiliumRule = Record<string, unknown>;
+
+export interface CiliumPolicySpec {
+  description?: string;
+  endpointSelector?: LabelSelector;
+  nodeSelector?: LabelSelector;
+  ingress?: CiliumRule[];
+  ingressDeny?: CiliumRule[];
+  egress?: CiliumRule[];
+  egressDeny?: CiliumRule[];
+  [extra: string]: unknown;
+}
+
+export const CILIUM_API_VERSION = 'cilium.io/v2';
+export type PolicyKind = 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
+
+/** A generated CNP or CCNP: what the renderer produces and the operator owns. */
+export interface PolicyObject {
+  apiVersion: typeof CILIUM_API_VERSION;
+  kind: PolicyKind;
+  metadata: { name: string; namespace?: string; labels: Labels; [extra: string]: unknown };
+  spec: CiliumPolicySpec;
+}

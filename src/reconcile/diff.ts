@@ -1,0 +1,78 @@
+// Pure diff between the objects that should exist and the generated objects that do: what to
+// create, update and delete, and which same-named objects belong to someone else. The operator
+// applies creates and updates before deletes (make-before-break).
+
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type LabelKeys } from '../config.js';
+import type { KubeObject, PolicyObject } from '../kube/types.js';
+import { jsonEqual } from '../render/canonical.js';
+import { parseGeneratedFrom } from '../render/policies.js';
+import { objectKey, type RetainRule } from '../render/render.js';
+
+export interface ObservedPolicy extends KubeObject {
+  kind: PolicyObject['kind'];
+  metadata: PolicyObject['metadata'] & { resourceVersion?: string; uid?: string };
+  spec?: unknown;
+}
+
+export interface PolicyDiff {
+  create: PolicyObject[];
+  /** `observed` rewritten with the desired labels and spec (resourceVersion kept for optimistic concurrency). */
+  update: Array<{ desired: PolicyObject; observed: ObservedPolicy; next: ObservedPolicy }>;
+  delete: ObservedPolicy[];
+  /** Desired objects whose name is taken by an object we do not own: never overwritten. */
+  conflicts: Array<{ desired: PolicyObject; observed: ObservedPolicy }>;
+}
+
+export function isOwned(object: KubeObject): boolean {
+  return object.metadata?.labels?.[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+}
+
+/** True when `observed` already carries the desired spec and our labels (other labels are left to others). */
+export function isInSync(desired: PolicyObject, observed: ObservedPolicy): boolean {
+  const labels = observed.metadata.labels ?? {};
+  for (const [key, value] of Object.entries(desired.metadata.labels)) if (labels[key] !== value) return false;
+  return jsonEqual(desired.spec, observed.spec);
+}
+
+function isRetained(observed: ObservedPolicy, retain: readonly RetainRule[], keys: LabelKeys): boolean {
+  if (retain.length === 0) return false;
+  const source = parseGeneratedFrom(observed.metadata.labels?.[keys.generatedFrom]);
+  return retain.some((rule) => rule.namespace === observed.metadata.namespace && rule.sourceType === source?.type);
+}
+
+/**
+ * `observed` may contain objects we do not own (same names); they are reported as conflicts and
+ * never updated or deleted. Owned observed objects that are neither desired nor retained are deleted.
+ */
+export function diffPolicies(
+  desired: readonly PolicyObject[],
+  observed: readonly ObservedPolicy[],
+  retain: readonly RetainRule[],
+  keys: LabelKeys,
+): PolicyDiff {
+  const result: PolicyDiff = { create: [], update: [], delete: [], conflicts: [] };
+  const observedByKey = new Map(observed.map((object) => [objectKey(object), object]));
+  const desiredKeys = new Set<string>();
+  for (const object of desired) {
+    const key = objectKey(object);
+    desiredKeys.add(key);
+    const current = observedByKey.get(key);
+    if (!current) {
+      result.create.push(object);
+    } else if (!isOwned(current)) {
+      result.conflicts.push({ desired: object, observed: current });
+    } else if (!isInSync(object, current)) {
+      const next: ObservedPolicy = {
+        ...current,
+        metadata: { ...current.metadata, labels: { ...current.metadata.labels, ...object.metadata.labels } },
+        spec: object.spec,
+      };
+      result.update.push({ desired: object, observed: current, next });
+    }
+  }
+  for (const object of observed) {
+    if (!isOwned(object) || desiredKeys.has(objectKey(object))) continue;
+    if (!isRetained(object, retain, keys)) result.delete.push(object);
+  }
+  return result;
+}

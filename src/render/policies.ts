@@ -1,0 +1,167 @@
+// Small pure generators, one per kind of generated object (SPEC section 4). Each returns a complete
+// CNP/CCNP stamped with the ownership labels; specs are canonical (sorted keys) and shared between
+// objects where they do not depend on the namespace, which keeps rendering 10,000 namespaces cheap.
+// Generated objects are never mutated after rendering.
+
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type LabelKeys } from '../config.js';
+import type { NetworkBaseline, NetworkProfile, ServicePort, SharedService } from '../catalog/types.js';
+import {
+  CILIUM_API_VERSION,
+  type CiliumPolicySpec,
+  type CiliumRule,
+  type LabelSelector,
+  type PolicyKind,
+  type PolicyObject,
+} from '../kube/types.js';
+import { canonicalize } from './canonical.js';
+
+export type SourceType = 'profile' | 'access' | 'access-ingress' | 'baseline' | 'escape-hatch';
+export const SOURCE_TYPES: readonly SourceType[] = ['profile', 'access', 'access-ingress', 'baseline', 'escape-hatch'];
+
+export const ESCAPE_HATCH_POLICY_NAME = 'escape-hatch-allow-all';
+export const POD_NAMESPACE_LABEL = 'k8s:io.kubernetes.pod.namespace';
+export const NAMESPACE_LABEL_PREFIX = 'io.cilium.k8s.namespace.labels.';
+
+export const profilePolicyName = (profile: string): string => `profile-${profile}`;
+export const accessPolicyName = (service: string): string => `access-${service}`;
+export const accessIngressPolicyName = (service: string): string => `access-${service}-ingress`;
+export const baselinePolicyName = (baseline: string): string => `baseline-${baseline}`;
+
+export function generatedFromValue(type: SourceType, source: string): string {
+  return `${type}.${source}`;
+}
+
+/** Reads a `generated-from` label value back; undefined when it is not one of ours. */
+export function parseGeneratedFrom(value: string | undefined): { type: SourceType; source: string } | undefined {
+  if (value === undefined) return undefined;
+  const dot = value.indexOf('.');
+  if (dot <= 0) return undefined;
+  const type = value.slice(0, dot) as SourceType;
+  if (!SOURCE_TYPES.includes(type)) return undefined;
+  return { type, source: value.slice(dot + 1) };
+}
+
+function policyObject(
+  kind: PolicyKind,
+  name: string,
+  namespace: string | undefined,
+  keys: LabelKeys,
+  type: SourceType,
+  source: string,
+  spec: CiliumPolicySpec,
+): PolicyObject {
+  const labels = { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [keys.generatedFrom]: generatedFromValue(type, source) };
+  const metadata = namespace === undefined ? { name, labels } : { name, namespace, labels };
+  return { apiVersion: CILIUM_API_VERSION, kind, metadata, spec };
+}
+
+// A direction with a section but no allow rule: Cilium's way of "default-deny, allow nothing".
+const denyAll = (): CiliumRule[] => [{}];
+
+const profileSpecs = new WeakMap<NetworkProfile, CiliumPolicySpec>();
+
+/** `profile-<P>`: the profile's rules for every endpoint of the namespace, both directions enforced. */
+export function renderProfilePolicy(namespace: string, profile: NetworkProfile, keys: LabelKeys): PolicyObject {
+  let spec = profileSpecs.get(profile);
+  if (!spec) {
+    spec = {
+      description: `netpol-profiles: NetworkProfile ${profile.name}`,
+      egress: profile.egress.length > 0 ? [...profile.egress] : denyAll(),
+      endpointSelector: {},
+      ingress: profile.ingress.length > 0 ? [...profile.ingress] : denyAll(),
+    };
+    profileSpecs.set(profile, spec);
+  }
+  return policyObject('CiliumNetworkPolicy', profilePolicyName(profile.name), namespace, keys, 'profile', profile.name, spec);
+}
+
+function toPorts(ports: readonly ServicePort[]): CiliumRule[] {
+  return [{ ports: ports.map((port) => canonicalize(port)) }];
+}
+
+/** The service's pods as a Cilium selector that names their namespace (so it works from any CNP). */
+function servicePodSelector(namespace: string, podSelector: LabelSelector): LabelSelector {
+  return canonicalize({
+    ...podSelector,
+    matchLabels: { ...podSelector.matchLabels, [POD_NAMESPACE_LABEL]: namespace },
+  }) as LabelSelector;
+}
+
+const accessSpecs = new WeakMap<SharedService, CiliumPolicySpec>();
+
+/** `access-<S>`: egress from every endpoint of the namespace to the service, on its ports. */
+export function renderAccessPolicy(namespace: string, service: SharedService, keys: LabelKeys): PolicyObject {
+  let spec = accessSpecs.get(service);
+  if (!spec) {
+    const target = service.target;
+    const rule: CiliumRule =
+      target.kind === 'pods'
+        ? { toEndpoints: [servicePodSelector(target.namespace, target.podSelector)], toPorts: toPorts(service.ports) }
+        : { toEntities: [...target.entities], toPorts: toPorts(service.ports) };
+    spec = { description: `netpol-profiles: SharedService ${service.name}`, egress: [rule], endpointSelector: {} };
+    accessSpecs.set(service, spec);
+  }
+  return policyObject('CiliumNetworkPolicy', accessPolicyName(service.name), namespace, keys, 'access', service.name, spec);
+}
+
+/**
+ * `access-<S>-ingress`: in the service's namespace, ingress to its pods from every granted
+ * namespace. Undefined when the service does not manage ingress or nobody is granted.
+ */
+export function renderAccessIngressPolicy(
+  service: SharedService,
+  grantedNamespaces: readonly string[],
+  keys: LabelKeys,
+): PolicyObject | undefined {
+  const target = service.target;
+  if (!service.manageIngress || target.kind !== 'pods' || grantedNamespaces.length === 0) return undefined;
+  const spec: CiliumPolicySpec = {
+    description: `netpol-profiles: SharedService ${service.name} (ingress from granted namespaces)`,
+    endpointSelector: target.podSelector,
+    ingress: [
+      {
+        fromEndpoints: [
+          { matchExpressions: [{ key: POD_NAMESPACE_LABEL, operator: 'In', values: [...new Set(grantedNamespaces)].sort() }] },
+        ],
+        toPorts: toPorts(service.ports),
+      },
+    ],
+  };
+  return policyObject(
+    'CiliumNetworkPolicy',
+    accessIngressPolicyName(service.name),
+    target.namespace,
+    keys,
+    'access-ingress',
+    service.name,
+    spec,
+  );
+}
+
+/** `baseline-<B>`: the baseline's CCNP spec as written (canonical). */
+export function renderBaselinePolicy(baseline: NetworkBaseline, keys: LabelKeys): PolicyObject {
+  return policyObject(
+    'CiliumClusterwideNetworkPolicy',
+    baselinePolicyName(baseline.name),
+    undefined,
+    keys,
+    'baseline',
+    baseline.name,
+    baseline.spec,
+  );
+}
+
+/**
+ * `escape-hatch-allow-all`: allows everything for endpoints whose namespace carries
+ * `enforcement=disabled`. Cilium evaluates the namespace label itself, so the hatch works while
+ * the operator is down; deny rules elsewhere still win over it.
+ */
+export function renderEscapeHatchPolicy(keys: LabelKeys): PolicyObject {
+  const spec: CiliumPolicySpec = {
+    description: `netpol-profiles: escape hatch, allows all traffic for namespaces labelled ${keys.enforcement}=disabled`,
+    egress: [{ toEntities: ['all'] }],
+    endpointSelector: { matchLabels: { [`${NAMESPACE_LABEL_PREFIX}${keys.enforcement}`]: 'disabled' } },
+    ingress: [{ fromEntities: ['all'] }],
+  };
+  return policyObject('CiliumClusterwideNetworkPolicy', ESCAPE_HATCH_POLICY_NAME, undefined, keys, 'escape-hatch', 'allow-all', spec);
+}

@@ -1,0 +1,126 @@
+// The renderer: catalog + namespaces → every object that should exist, in a stable order. Shared by
+// the offline `render` command and the operator's reconcilers; pure, no I/O.
+
+import type { RenderConfig } from '../config.js';
+import type { Catalog } from '../catalog/types.js';
+import type { PolicyObject } from '../kube/types.js';
+import { evaluateNamespace, type CatalogNames, type NamespaceIntent } from '../labels.js';
+import {
+  renderAccessIngressPolicy,
+  renderAccessPolicy,
+  renderBaselinePolicy,
+  renderEscapeHatchPolicy,
+  renderProfilePolicy,
+  type SourceType,
+} from './policies.js';
+
+export interface NamespaceInput {
+  name: string;
+  labels: Readonly<Record<string, string>>;
+}
+
+/**
+ * Observed objects of this source type in this namespace must be left exactly as they are: neither
+ * updated nor deleted. This is how "an invalid profile label keeps what was applied" reaches the diff.
+ */
+export interface RetainRule {
+  namespace: string;
+  sourceType: SourceType;
+}
+
+export interface NamespaceRender {
+  intent: NamespaceIntent;
+  objects: PolicyObject[];
+  retain: RetainRule[];
+}
+
+export function catalogNames(catalog: Catalog): CatalogNames {
+  return {
+    hasProfile: (name) => catalog.profiles.has(name),
+    hasService: (name) => catalog.services.has(name),
+  };
+}
+
+/** The namespace's own objects: `profile-<P>` and `access-<S>` (none for a protected namespace). */
+export function renderNamespace(namespace: NamespaceInput, catalog: Catalog, config: RenderConfig): NamespaceRender {
+  const intent = evaluateNamespace(namespace.name, namespace.labels, catalogNames(catalog), config);
+  return renderIntent(intent, catalog, config);
+}
+
+export function renderIntent(intent: NamespaceIntent, catalog: Catalog, config: RenderConfig): NamespaceRender {
+  const objects: PolicyObject[] = [];
+  const retain: RetainRule[] = [];
+  if (intent.profile.state === 'valid') {
+    objects.push(renderProfilePolicy(intent.namespace, catalog.profiles.get(intent.profile.name)!, config.keys));
+  } else if (intent.profile.state === 'invalid') {
+    retain.push({ namespace: intent.namespace, sourceType: 'profile' });
+  }
+  for (const service of intent.access) {
+    objects.push(renderAccessPolicy(intent.namespace, catalog.services.get(service)!, config.keys));
+  }
+  return { intent, objects, retain };
+}
+
+/** Namespaces granted access to each shared service, sorted. */
+export function grantsByService(intents: Iterable<NamespaceIntent>): Map<string, string[]> {
+  const grants = new Map<string, string[]>();
+  for (const intent of intents) {
+    for (const service of intent.access) {
+      let namespaces = grants.get(service);
+      if (!namespaces) grants.set(service, (namespaces = []));
+      namespaces.push(intent.namespace);
+    }
+  }
+  for (const namespaces of grants.values()) namespaces.sort();
+  return grants;
+}
+
+/** Objects that do not belong to one client namespace: baselines, the escape hatch, access-ingress. */
+export function renderSharedPolicies(catalog: Catalog, intents: Iterable<NamespaceIntent>, config: RenderConfig): PolicyObject[] {
+  const objects: PolicyObject[] = [renderEscapeHatchPolicy(config.keys)];
+  for (const baseline of catalog.baselines.values()) objects.push(renderBaselinePolicy(baseline, config.keys));
+  const grants = grantsByService(intents);
+  for (const service of catalog.services.values()) {
+    const policy = renderAccessIngressPolicy(service, grants.get(service.name) ?? [], config.keys);
+    if (policy) objects.push(policy);
+  }
+  return objects;
+}
+
+export interface RenderResult {
+  /** Every desired object, sorted by `compareObjects`. */
+  objects: PolicyObject[];
+  /** One intent per namespace, sorted by name. */
+  namespaces: NamespaceIntent[];
+  retain: RetainRule[];
+}
+
+export function renderAll(namespaces: readonly NamespaceInput[], catalog: Catalog, config: RenderConfig): RenderResult {
+  const sorted = [...namespaces].sort((a, b) => compareStrings(a.name, b.name));
+  const objects: PolicyObject[] = [];
+  const intents: NamespaceIntent[] = [];
+  const retain: RetainRule[] = [];
+  for (const namespace of sorted) {
+    const rendered = renderNamespace(namespace, catalog, config);
+    intents.push(rendered.intent);
+    objects.push(...rendered.objects);
+    retain.push(...rendered.retain);
+  }
+  objects.push(...renderSharedPolicies(catalog, intents, config));
+  objects.sort(compareObjects);
+  return { objects, namespaces: intents, retain };
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Stable output order: cluster-wide policies first, then by namespace, then by name. */
+export function compareObjects(a: PolicyObject, b: PolicyObject): number {
+  if (a.kind !== b.kind) return a.kind === 'CiliumClusterwideNetworkPolicy' ? -1 : 1;
+  return compareStrings(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || compareStrings(a.metadata.name, b.metadata.name);
+}
+
+export function objectKey(object: { kind?: string; metadata?: { namespace?: string; name?: string } }): string {
+  return `${object.kind}/${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+}

@@ -29,14 +29,22 @@ export function ciliumSchemaProblems(target: SchemaTarget, value: unknown): stri
   return validateSchema(schema, value).map((error) => `${target}${error.path.startsWith('[') ? '' : '.'}${formatSchemaError(error)}`);
 }
 
-function stripDescriptions(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(stripDescriptions);
-  if (value === null || typeof value !== 'object') return value;
+/** Drops the documentation of a schema node and its children (not fields that are named `description`). */
+function stripDescriptions(schema: JsonSchema): JsonSchema {
   const out: Record<string, unknown> = {};
-  for (const [key, field] of Object.entries(value)) {
-    if (key !== 'description') out[key] = stripDescriptions(field);
+  for (const [key, value] of Object.entries(schema)) {
+    if (key === 'description') continue;
+    if (key === 'properties') {
+      out[key] = Object.fromEntries(Object.entries(value as Record<string, JsonSchema>).map(([name, sub]) => [name, stripDescriptions(sub)]));
+    } else if (['items', 'not'].includes(key) || (key === 'additionalProperties' && typeof value === 'object')) {
+      out[key] = stripDescriptions(value as JsonSchema);
+    } else if (['anyOf', 'oneOf', 'allOf'].includes(key)) {
+      out[key] = (value as JsonSchema[]).map(stripDescriptions);
+    } else {
+      out[key] = value;
+    }
   }
-  return out;
+  return out as JsonSchema;
 }
 
 interface CrdLike {
@@ -49,7 +57,7 @@ export function extractPolicySchemas(cnp: CrdLike, ccnp: CrdLike, source: string
     const version = crd.spec.versions.find((v) => v.name === 'v2');
     const spec = version?.schema?.openAPIV3Schema?.properties?.spec;
     if (!spec) throw new Error(`${crd.spec.names.kind} CRD has no v2 spec schema`);
-    return stripDescriptions(spec) as JsonSchema;
+    return stripDescriptions(spec);
   };
   const cnpSpec = specOf(cnp);
   const ingressRule = cnpSpec.properties?.ingress?.items;

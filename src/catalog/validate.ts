@@ -112,7 +112,25 @@ function ruleList(spec: Record<string, unknown>, field: 'ingress' | 'egress', pr
     result.push(canonicalize(rule) as CiliumRule);
   });
   for (const problem of ciliumSchemaProblems(field, result)) problems.push(`spec.${problem}`);
+  result.forEach((rule, index) => checkRulePorts(rule, `spec.${field}[${index}]`, problems));
   return result;
+}
+
+// Cilium's port pattern is unanchored at the end, so its schema lets "99999" through and the agent
+// rejects the policy later; catch numeric ports out of range here.
+function checkRulePorts(rule: CiliumRule, at: string, problems: string[]): void {
+  const toPorts = rule.toPorts;
+  if (!Array.isArray(toPorts)) return;
+  toPorts.forEach((entry, i) => {
+    const ports = isRecord(entry) ? entry.ports : undefined;
+    if (!Array.isArray(ports)) return;
+    ports.forEach((port, j) => {
+      const value = isRecord(port) ? port.port : undefined;
+      if (typeof value === 'string' && /^[0-9]+$/.test(value) && Number(value) > 65535) {
+        problems.push(`${at}.toPorts[${i}].ports[${j}].port: ${quoteValue(value)} is not a port number (0-65535)`);
+      }
+    });
+  });
 }
 
 function validateProfileSpec(name: string, spec: Record<string, unknown>, problems: string[]): NetworkProfile | undefined {

@@ -66,8 +66,9 @@ function describeParseError(error: unknown, argv: readonly string[]): string {
     case 'ERR_PARSE_ARGS_UNKNOWN_OPTION':
       return `unknown flag ${quoted ?? ''}`.trim();
     case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE': {
-      const flag = /Option '([^']+)'/.exec(message)?.[1] ?? quoted ?? 'a flag';
-      return `flag ${flag.split(' ').pop()} ${message.includes('does not take') ? 'does not take a value' : 'needs a value'}`;
+      // "Option '-o, --output <value>' argument missing" / "Option '--help' does not take an argument"
+      const flag = /--[a-z-]+/.exec(message)?.[0] ?? 'a flag';
+      return `flag ${flag} ${message.includes('does not take') ? 'does not take a value' : 'needs a value'}`;
     }
     case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL':
       return `unexpected argument ${JSON.stringify(quoted ?? argv.find((arg) => !arg.startsWith('-')) ?? '')}`;

@@ -66,7 +66,7 @@ export function renderCommand(argv: readonly string[], io: CommandIO): number {
   if (catalogPaths.length === 0) throw new UsageError('render needs at least one --catalog PATH');
   const format = values.output as OutputFormat;
   if (!OUTPUT_FORMATS.includes(format)) throw new UsageError(`--output must be yaml or json, not ${JSON.stringify(format)}`);
-  if (namespacePaths.filter((p) => p === '-').length > 1) throw new UsageError('--namespaces - (stdin) can be given only once');
+  if ([...catalogPaths, ...namespacePaths].filter((p) => p === '-').length > 1) throw new UsageError('- (stdin) can be given only once');
   const config = renderConfigFromFlags(values);
 
   const { documents, problems: readProblems } = readDocuments([...catalogPaths, ...namespacePaths], io.readStdin);

@@ -79,6 +79,15 @@ describe('render command', () => {
     expect(run.stdout).to.contain('name: profile-isolated').and.contain('namespace: batch');
   });
 
+  it('reads a catalog from stdin, as piped from kubectl kustomize (the strict component)', () => {
+    const catalog = spawnSync('kubectl', ['kustomize', path.join(PROJECT_ROOT, 'examples/strict')], { encoding: 'utf8' }).stdout;
+    const nsFile = file('ns.yaml', ns('shop', { [`${D}/profile`]: 'standard' }));
+    const run = cli(['render', '--catalog', '-', '--namespaces', nsFile], { input: catalog });
+    expect(run.code, run.stderr).to.equal(0);
+    const baseline = parseAllDocuments(run.stdout).map((d) => d.toJS()).find((o) => o.metadata.name === 'baseline-dns');
+    expect(baseline.spec.endpointSelector).to.deep.equal({});
+  });
+
   it('reads a List of Namespaces, and is byte-identical across runs and input orders', () => {
     const a = ns('a', { [`${D}/profile`]: 'standard' });
     const b = ns('b', { [`${D}/profile`]: 'internal' });

@@ -1,0 +1,67 @@
+// The operator's HTTP endpoints: `/metrics` on the metrics address, `/healthz` and `/readyz` on the
+// health address (ready once the caches have synced).
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Registry } from 'prom-client';
+
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+/** `:8080`, `0.0.0.0:8080`, `127.0.0.1:0`, `[::1]:8080` → host and port. */
+export function parseListenAddress(value: string): ListenAddress | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  if (port > 65535) return undefined;
+  return { host: match[1] ?? (match[2] === '' ? '0.0.0.0' : match[2]!), port };
+}
+
+export interface RunningServer {
+  address: ListenAddress;
+  close(): Promise<void>;
+}
+
+function listen(server: http.Server, address: ListenAddress): Promise<RunningServer> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      const bound = server.address() as AddressInfo;
+      resolve({
+        address: { host: address.host, port: bound.port },
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+export function serveMetrics(registry: Registry, address: ListenAddress): Promise<RunningServer> {
+  const server = http.createServer((request, response) => {
+    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+      response.writeHead(404).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => response.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      (error: unknown) => response.writeHead(500).end(`${String(error)}\n`),
+    );
+  });
+  return listen(server, address);
+}
+
+export function serveHealth(isReady: () => boolean, address: ListenAddress): Promise<RunningServer> {
+  const server = http.createServer((request, response) => {
+    const path = request.url?.split('?')[0];
+    if (path === '/healthz') response.writeHead(200).end('ok\n');
+    else if (path === '/readyz') isReady() ? response.writeHead(200).end('ok\n') : response.writeHead(503).end('caches not synced\n');
+    else response.writeHead(404).end('not found\n');
+  });
+  return listen(server, address);
+}

@@ -1,0 +1,166 @@
+// Every metric of SPEC section 6 on one prom-client registry. Counters and histograms are updated
+// as things happen; the gauges about namespaces and policies are computed from the operator's
+// caches at scrape time, so every replica (standbys included) serves them and a namespace's series
+// disappear the moment its problem or escape hatch does.
+
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReconcileOutcome, WorkQueueMetrics } from '../reconcile/workqueue.js';
+
+export interface ClusterSnapshot {
+  /** Namespaces with the escape hatch on → Unix seconds it was first seen disabled (undefined if not yet recorded). */
+  enforcementDisabled: ReadonlyMap<string, number | undefined>;
+  /** Profile name (or `none`) → non-protected namespaces using it. */
+  namespacesPerProfile: ReadonlyMap<string, number>;
+  labelErrors: ReadonlyArray<{ namespace: string; label: string; reason: string }>;
+  /** Generated objects that exist, by kind. */
+  managedPolicies: ReadonlyMap<string, number>;
+}
+
+export const CONTROLLERS = ['namespace', 'sharedservice', 'cluster', 'catalog'] as const;
+export const WRITE_KINDS = [
+  'CiliumNetworkPolicy',
+  'CiliumClusterwideNetworkPolicy',
+  'NetworkProfile',
+  'SharedService',
+  'NetworkBaseline',
+  'ConfigMap',
+  'Event',
+  'Lease',
+] as const;
+const WRITE_VERBS = ['create', 'update', 'patch', 'delete'] as const;
+const POLICY_KINDS = ['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'] as const;
+
+export class OperatorMetrics implements WorkQueueMetrics {
+  readonly registry = new Registry();
+  private snapshot: () => ClusterSnapshot | undefined = () => undefined;
+
+  readonly reconcileTotal = new Counter({
+    name: 'netpol_profiles_reconcile_total',
+    help: 'Reconciles, by controller and result (success, error, requeue).',
+    labelNames: ['controller', 'result'] as const,
+    registers: [this.registry],
+  });
+  readonly reconcileDuration = new Histogram({
+    name: 'netpol_profiles_reconcile_duration_seconds',
+    help: 'Time spent in one reconcile, by controller.',
+    labelNames: ['controller'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly workqueueDepth = new Gauge({
+    name: 'netpol_profiles_workqueue_depth',
+    help: 'Keys waiting in the work queue, by controller.',
+    labelNames: ['controller'] as const,
+    registers: [this.registry],
+  });
+  readonly apiWrites = new Counter({
+    name: 'netpol_profiles_api_writes_total',
+    help: 'Create, update, patch and delete requests sent to the API server, by verb and kind.',
+    labelNames: ['verb', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly driftCorrections = new Counter({
+    name: 'netpol_profiles_drift_corrections_total',
+    help: 'Generated objects restored after they were edited or deleted by someone else, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly watchRestarts = new Counter({
+    name: 'netpol_profiles_watch_restarts_total',
+    help: 'Watch restarts, by resource and reason (closed, gone, stall, error, resync).',
+    labelNames: ['resource', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly leader = new Gauge({ name: 'netpol_profiles_leader', help: '1 on the replica that holds the leader lease.', registers: [this.registry] });
+  readonly buildInfo = new Gauge({
+    name: 'netpol_profiles_build_info',
+    help: 'Always 1; the version label says which build is running.',
+    labelNames: ['version'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(version: string) {
+    const metrics = this;
+    collectDefaultMetrics({ register: this.registry });
+    this.buildInfo.set({ version }, 1);
+    this.leader.set(0);
+    for (const controller of CONTROLLERS) {
+      for (const result of ['success', 'error', 'requeue'] as const) this.reconcileTotal.inc({ controller, result }, 0);
+      this.workqueueDepth.set({ controller }, 0);
+      this.reconcileDuration.zero({ controller });
+    }
+    for (const verb of WRITE_VERBS) for (const kind of WRITE_KINDS) this.apiWrites.inc({ verb, kind }, 0);
+    for (const kind of POLICY_KINDS) this.driftCorrections.inc({ kind }, 0);
+
+    new Gauge({
+      name: 'netpol_profiles_enforcement_disabled',
+      help: '1 for each namespace with the escape hatch on (enforcement=disabled); no series otherwise.',
+      labelNames: ['namespace'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const namespace of metrics.snapshot()?.enforcementDisabled.keys() ?? []) this.set({ namespace }, 1);
+      },
+    });
+    new Gauge({
+      name: 'netpol_profiles_enforcement_disabled_since_timestamp_seconds',
+      help: 'Unix time a namespace was first seen with enforcement disabled (durable across restarts).',
+      labelNames: ['namespace'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [namespace, since] of metrics.snapshot()?.enforcementDisabled ?? []) {
+          if (since !== undefined) this.set({ namespace }, since);
+        }
+      },
+    });
+    new Gauge({
+      name: 'netpol_profiles_namespaces',
+      help: 'Non-protected namespaces per profile (profile="none" for namespaces without one).',
+      labelNames: ['profile'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [profile, count] of metrics.snapshot()?.namespacesPerProfile ?? []) this.set({ profile }, count);
+      },
+    });
+    new Gauge({
+      name: 'netpol_profiles_label_errors',
+      help: '1 for each current label problem, by namespace, label and reason.',
+      labelNames: ['namespace', 'label', 'reason'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const error of metrics.snapshot()?.labelErrors ?? []) this.set(error, 1);
+      },
+    });
+    new Gauge({
+      name: 'netpol_profiles_managed_policies',
+      help: 'Generated policy objects that exist, by kind.',
+      labelNames: ['kind'] as const,
+      registers: [this.registry],
+      collect() {
+        const counts = metrics.snapshot()?.managedPolicies;
+        for (const kind of POLICY_KINDS) this.set({ kind }, counts?.get(kind) ?? 0);
+      },
+    });
+  }
+
+  /** Where the scrape-time gauges read the cluster's state from (the operator's caches). */
+  setSnapshotSource(source: () => ClusterSnapshot | undefined): void {
+    this.snapshot = source;
+  }
+
+  depthChanged(controller: string, depth: number): void {
+    this.workqueueDepth.set({ controller }, depth);
+  }
+
+  reconcileFinished(controller: string, outcome: ReconcileOutcome, durationSeconds: number): void {
+    this.reconcileTotal.inc({ controller, result: outcome });
+    this.reconcileDuration.observe({ controller }, durationSeconds);
+  }
+
+  countWrite(verb: string, kind: string): void {
+    this.apiWrites.inc({ verb, kind });
+  }
+}

@@ -1,0 +1,533 @@
+// The built-in kinds the test API server stores (no controllers behind them): their schemas
+// (types only, for pruning and decode errors), extra validation, timestamps and table columns.
+import type { JsonSchema } from '../openapi.js';
+import { badRequest, type FieldError } from './errors.js';
+import { AGE_COLUMN, NAME_COLUMN, ageOf } from './table.js';
+import { isRecord, type KubeObject, type ResourceType, type StorageConversion, type TableColumn } from './types.js';
+
+const str: JsonSchema = { type: 'string' };
+const int: JsonSchema = { type: 'integer' };
+const bool: JsonSchema = { type: 'boolean' };
+const strList: JsonSchema = { type: 'array', items: str };
+const strMap: JsonSchema = { type: 'object', additionalProperties: str };
+const anyObject: JsonSchema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
+
+function root(properties: Record<string, JsonSchema>): JsonSchema {
+  return {
+    type: 'object',
+    properties: { apiVersion: str, kind: str, metadata: { type: 'object' }, ...properties },
+  };
+}
+
+const objectReference: JsonSchema = {
+  type: 'object',
+  properties: {
+    kind: str,
+    namespace: str,
+    name: str,
+    uid: str,
+    apiVersion: str,
+    resourceVersion: str,
+    fieldPath: str,
+  },
+};
+
+const condition: JsonSchema = {
+  type: 'object',
+  properties: { type: str, status: str, lastTransitionTime: str, reason: str, message: str, observedGeneration: int },
+};
+
+const policyRule: JsonSchema = {
+  type: 'object',
+  properties: { verbs: strList, apiGroups: strList, resources: strList, resourceNames: strList, nonResourceURLs: strList },
+};
+
+const roleRef: JsonSchema = { type: 'object', properties: { apiGroup: str, kind: str, name: str } };
+const subjects: JsonSchema = {
+  type: 'array',
+  items: { type: 'object', properties: { kind: str, apiGroup: str, name: str, namespace: str } },
+};
+
+const eventSeries: JsonSchema = { type: 'object', properties: { count: int, lastObservedTime: str } };
+
+// ---------------------------------------------------------------------------------------------
+// Timestamps: the real server re-serialises metav1.Time at second and MicroTime at microsecond precision.
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2})[Tt](\d{2}:\d{2}:\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export function formatTime(ms: number, micro: boolean, fraction = ''): string {
+  const iso = new Date(ms).toISOString(); // 2024-01-02T03:04:05.678Z
+  const base = iso.slice(0, 19);
+  if (!micro) return `${base}Z`;
+  const digits = (fraction || iso.slice(20, 23)).padEnd(6, '0').slice(0, 6);
+  return `${base}.${digits}Z`;
+}
+
+function normalizeTime(value: unknown, micro: boolean, kind: string, field: string): string | null | undefined {
+  if (value === undefined || value === null) return value;
+  const m = typeof value === 'string' ? RFC3339.exec(value) : null;
+  const ms = m ? Date.parse(`${m[1]}T${m[2]}${m[4]!.toUpperCase()}`) : NaN;
+  if (!m || Number.isNaN(ms)) {
+    throw badRequest(
+      `${kind} in version "v1" cannot be handled as a ${kind}: parsing time ${JSON.stringify(value)} as "2006-01-02T15:04:05Z07:00" (field ${field}): cannot parse`,
+    );
+  }
+  return formatTime(ms, micro, m[3] ?? '');
+}
+
+type TimePath = { path: string[]; micro: boolean };
+
+function timeNormalizer(kind: string, paths: TimePath[]): (obj: KubeObject) => void {
+  return (obj) => {
+    for (const { path, micro } of paths) visitTime(obj, path, 0, micro, kind, path.join('.'));
+  };
+}
+
+function visitTime(node: unknown, path: string[], i: number, micro: boolean, kind: string, field: string): void {
+  const key = path[i]!;
+  if (key === '*') {
+    if (Array.isArray(node)) for (const item of node) visitTime(item, path, i + 1, micro, kind, field);
+    return;
+  }
+  if (!isRecord(node) || !(key in node)) return;
+  if (i === path.length - 1) {
+    const v = normalizeTime(node[key], micro, kind, field);
+    if (v === undefined) delete node[key];
+    else node[key] = v;
+  } else {
+    visitTime(node[key], path, i + 1, micro, kind, field);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Columns of `kubectl get` for the built-ins (the subset of the real ones that needs no controller).
+
+function col(name: string, cell: TableColumn['cell'], type = 'string', priority = 0): TableColumn {
+  return { name, type, priority, description: '', cell };
+}
+
+const get = (o: unknown, ...path: string[]): unknown => {
+  let node = o;
+  for (const p of path) node = isRecord(node) ? node[p] : undefined;
+  return node;
+};
+
+const createdAt: TableColumn = {
+  name: 'Created At',
+  type: 'date',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  cell: (o) => o.metadata.creationTimestamp ?? null,
+};
+
+function roleRefCell(o: KubeObject): string {
+  return `${String(get(o, 'roleRef', 'kind'))}/${String(get(o, 'roleRef', 'name'))}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation of built-ins beyond types (422 Invalid).
+
+function validatePolicyRules(obj: KubeObject, namespaced: boolean): FieldError[] {
+  const errors: FieldError[] = [];
+  const rules = obj.rules;
+  if (!Array.isArray(rules)) return errors;
+  rules.forEach((rule: unknown, i) => {
+    if (!isRecord(rule)) return;
+    const p = `rules[${i}]`;
+    const len = (k: string) => (Array.isArray(rule[k]) ? (rule[k] as unknown[]).length : 0);
+    if (len('verbs') === 0) errors.push({ path: `${p}.verbs`, message: 'Required value: verbs must contain at least one value' });
+    if (len('nonResourceURLs') > 0) {
+      if (namespaced) {
+        errors.push({
+          path: `${p}.nonResourceURLs`,
+          message: `Invalid value: ${JSON.stringify(rule.nonResourceURLs)}: namespaced rules cannot apply to non-resource URLs`,
+        });
+      } else if (len('apiGroups') > 0 || len('resources') > 0) {
+        errors.push({
+          path: `${p}.nonResourceURLs`,
+          message: `Invalid value: ${JSON.stringify(rule.nonResourceURLs)}: rules cannot apply to both regular resources and non-resource URLs`,
+        });
+      }
+      return;
+    }
+    if (len('apiGroups') === 0) errors.push({ path: `${p}.apiGroups`, message: 'Required value: resource rules must supply at least one api group' });
+    if (len('resources') === 0) errors.push({ path: `${p}.resources`, message: 'Required value: resource rules must supply at least one resource' });
+  });
+  return errors;
+}
+
+function validateBinding(obj: KubeObject, kinds: string[], clusterScoped: boolean): FieldError[] {
+  const errors: FieldError[] = [];
+  const ref = isRecord(obj.roleRef) ? obj.roleRef : {};
+  if (ref.apiGroup !== 'rbac.authorization.k8s.io') {
+    errors.push({ path: 'roleRef.apiGroup', message: `Unsupported value: ${JSON.stringify(ref.apiGroup ?? '')}: supported values: "rbac.authorization.k8s.io"` });
+  }
+  if (typeof ref.kind !== 'string' || !kinds.includes(ref.kind)) {
+    errors.push({
+      path: 'roleRef.kind',
+      message: `Unsupported value: ${JSON.stringify(ref.kind ?? '')}: supported values: ${kinds.map((k) => JSON.stringify(k)).join(', ')}`,
+    });
+  }
+  if (typeof ref.name !== 'string' || ref.name === '') errors.push({ path: 'roleRef.name', message: 'Required value' });
+  const subs = Array.isArray(obj.subjects) ? obj.subjects : [];
+  subs.forEach((s: unknown, i) => {
+    if (!isRecord(s)) return;
+    const p = `subjects[${i}]`;
+    if (typeof s.name !== 'string' || s.name === '') errors.push({ path: `${p}.name`, message: 'Required value' });
+    if (s.kind === 'ServiceAccount') {
+      if (clusterScoped && (typeof s.namespace !== 'string' || s.namespace === '')) errors.push({ path: `${p}.namespace`, message: 'Required value' });
+    } else if (s.kind !== 'User' && s.kind !== 'Group') {
+      errors.push({ path: `${p}.kind`, message: `Unsupported value: ${JSON.stringify(s.kind ?? '')}: supported values: "ServiceAccount", "User", "Group"` });
+    }
+  });
+  return errors;
+}
+
+function validateEventsV1(obj: KubeObject): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const field of ['eventTime', 'reportingController', 'reportingInstance', 'action', 'reason']) {
+    if (obj[field] === undefined || obj[field] === '' || obj[field] === null) errors.push({ path: field, message: 'Required value' });
+  }
+  if (obj.type !== 'Normal' && obj.type !== 'Warning') {
+    errors.push({ path: 'type', message: `Unsupported value: ${JSON.stringify(obj.type ?? '')}: supported values: "Normal", "Warning"` });
+  }
+  if (typeof obj.note === 'string' && obj.note.length > 1024) errors.push({ path: 'note', message: 'Too long: may not be more than 1024 bytes' });
+  return errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// events.k8s.io/v1 is a view of the core Events (one storage, two shapes).
+
+const EVENTS_V1_TO_CORE: [string, string][] = [
+  ['regarding', 'involvedObject'],
+  ['note', 'message'],
+  ['reportingController', 'reportingComponent'],
+  ['deprecatedSource', 'source'],
+  ['deprecatedFirstTimestamp', 'firstTimestamp'],
+  ['deprecatedLastTimestamp', 'lastTimestamp'],
+  ['deprecatedCount', 'count'],
+];
+const SHARED_EVENT_FIELDS = ['eventTime', 'series', 'reportingInstance', 'action', 'reason', 'related', 'type'];
+
+const eventsConversion: StorageConversion = {
+  toStorage(obj) {
+    const out: KubeObject = { apiVersion: 'v1', kind: 'Event', metadata: obj.metadata };
+    for (const f of SHARED_EVENT_FIELDS) if (obj[f] !== undefined) out[f] = obj[f];
+    for (const [v1, core] of EVENTS_V1_TO_CORE) if (obj[v1] !== undefined) out[core] = obj[v1];
+    if (out.involvedObject === undefined) out.involvedObject = {};
+    return out;
+  },
+  fromStorage(obj) {
+    const out: KubeObject = { apiVersion: 'events.k8s.io/v1', kind: 'Event', metadata: obj.metadata };
+    for (const f of SHARED_EVENT_FIELDS) if (obj[f] !== undefined && obj[f] !== null && obj[f] !== '') out[f] = obj[f];
+    for (const [v1, core] of EVENTS_V1_TO_CORE) {
+      const v = obj[core];
+      if (v === undefined || v === null || v === '' || v === 0 || (isRecord(v) && Object.keys(v).length === 0 && v1 !== 'regarding')) continue;
+      out[v1] = v;
+    }
+    return out;
+  },
+};
+
+// ---------------------------------------------------------------------------------------------
+
+type BuiltinSpec = Pick<ResourceType, 'group' | 'version' | 'plural' | 'kind' | 'namespaced'> &
+  Partial<Omit<ResourceType, 'group' | 'version' | 'plural' | 'kind' | 'namespaced'>>;
+
+function builtin(spec: BuiltinSpec): ResourceType {
+  return {
+    singular: spec.kind.toLowerCase(),
+    listKind: `${spec.kind}List`,
+    shortNames: [],
+    categories: [],
+    storageKey: `${spec.group}/${spec.plural}`,
+    hasStatusSubresource: false,
+    tracksGeneration: false,
+    generationIgnores: ['status'],
+    custom: false,
+    columns: [NAME_COLUMN, AGE_COLUMN],
+    ...spec,
+  };
+}
+
+const CORE_EVENT_TIMES: TimePath[] = [
+  { path: ['firstTimestamp'], micro: false },
+  { path: ['lastTimestamp'], micro: false },
+  { path: ['eventTime'], micro: true },
+  { path: ['series', 'lastObservedTime'], micro: true },
+];
+
+const coreEventSchema = root({
+  involvedObject: objectReference,
+  reason: str,
+  message: str,
+  source: { type: 'object', properties: { component: str, host: str } },
+  firstTimestamp: { ...str, nullable: true },
+  lastTimestamp: { ...str, nullable: true },
+  count: int,
+  type: str,
+  eventTime: { ...str, nullable: true },
+  series: eventSeries,
+  action: str,
+  related: objectReference,
+  reportingComponent: str,
+  reportingInstance: str,
+});
+
+export function builtinResourceTypes(): ResourceType[] {
+  return [
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'namespaces',
+      kind: 'Namespace',
+      namespaced: false,
+      shortNames: ['ns'],
+      hasStatusSubresource: true,
+      schema: root({
+        spec: { type: 'object', properties: { finalizers: strList } },
+        status: { type: 'object', properties: { phase: str, conditions: { type: 'array', items: condition } } },
+      }),
+      normalize: timeNormalizer('Namespace', [{ path: ['status', 'conditions', '*', 'lastTransitionTime'], micro: false }]),
+      columns: [NAME_COLUMN, col('Status', (o) => get(o, 'status', 'phase') ?? null), AGE_COLUMN],
+    }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'configmaps',
+      kind: 'ConfigMap',
+      namespaced: true,
+      shortNames: ['cm'],
+      schema: root({ data: strMap, binaryData: strMap, immutable: bool }),
+      validate: (o) => {
+        const errors: FieldError[] = [];
+        for (const field of ['data', 'binaryData']) {
+          for (const key of Object.keys(isRecord(o[field]) ? (o[field] as object) : {})) {
+            if (!/^[-._a-zA-Z0-9]+$/.test(key) || key.length > 253) {
+              errors.push({
+                path: `${field}[${key}]`,
+                message: `Invalid value: ${JSON.stringify(key)}: a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')`,
+              });
+            }
+          }
+        }
+        return errors;
+      },
+      columns: [NAME_COLUMN, col('Data', (o) => Object.keys(isRecord(o.data) ? o.data : {}).length + Object.keys(isRecord(o.binaryData) ? o.binaryData : {}).length, 'integer'), AGE_COLUMN],
+    }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'events',
+      kind: 'Event',
+      namespaced: true,
+      shortNames: ['ev'],
+      storageKey: 'events',
+      schema: coreEventSchema,
+      normalize: timeNormalizer('Event', CORE_EVENT_TIMES),
+      columns: [
+        col('Last Seen', (o, now) => ageOf(o.lastTimestamp ?? get(o, 'series', 'lastObservedTime') ?? o.eventTime ?? o.metadata.creationTimestamp, now)),
+        col('Type', (o) => o.type ?? null),
+        col('Reason', (o) => o.reason ?? null),
+        col('Object', (o) => `${String(get(o, 'involvedObject', 'kind') ?? '').toLowerCase()}/${String(get(o, 'involvedObject', 'name') ?? '')}`),
+        col('Message', (o) => o.message ?? null),
+      ],
+    }),
+    builtin({
+      group: 'events.k8s.io',
+      version: 'v1',
+      plural: 'events',
+      kind: 'Event',
+      namespaced: true,
+      shortNames: ['ev'],
+      storageKey: 'events',
+      conversion: eventsConversion,
+      schema: root({
+        eventTime: { ...str, nullable: true },
+        series: eventSeries,
+        reportingController: str,
+        reportingInstance: str,
+        action: str,
+        reason: str,
+        regarding: objectReference,
+        related: objectReference,
+        note: str,
+        type: str,
+        deprecatedSource: { type: 'object', properties: { component: str, host: str } },
+        deprecatedFirstTimestamp: { ...str, nullable: true },
+        deprecatedLastTimestamp: { ...str, nullable: true },
+        deprecatedCount: int,
+      }),
+      validate: validateEventsV1,
+      normalize: timeNormalizer('Event', CORE_EVENT_TIMES),
+    }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'serviceaccounts',
+      kind: 'ServiceAccount',
+      namespaced: true,
+      shortNames: ['sa'],
+      schema: root({
+        secrets: { type: 'array', items: objectReference },
+        imagePullSecrets: { type: 'array', items: { type: 'object', properties: { name: str } } },
+        automountServiceAccountToken: bool,
+      }),
+      columns: [NAME_COLUMN, col('Secrets', (o) => (Array.isArray(o.secrets) ? o.secrets.length : 0), 'integer'), AGE_COLUMN],
+    }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'services',
+      kind: 'Service',
+      namespaced: true,
+      shortNames: ['svc'],
+      categories: ['all'],
+      hasStatusSubresource: true,
+      schema: root({ spec: anyObject, status: anyObject }),
+      columns: [
+        NAME_COLUMN,
+        col('Type', (o) => get(o, 'spec', 'type') ?? 'ClusterIP'),
+        col('Cluster-IP', (o) => get(o, 'spec', 'clusterIP') ?? '<none>'),
+        col('External-IP', () => '<none>'),
+        col('Port(s)', (o) => {
+          const ports = get(o, 'spec', 'ports');
+          return Array.isArray(ports) && ports.length > 0
+            ? ports.map((p) => `${String(get(p, 'port'))}/${String(get(p, 'protocol') ?? 'TCP')}`).join(',')
+            : '<none>';
+        }),
+        AGE_COLUMN,
+      ],
+    }),
+    builtin({
+      group: 'apps',
+      version: 'v1',
+      plural: 'deployments',
+      kind: 'Deployment',
+      namespaced: true,
+      shortNames: ['deploy'],
+      categories: ['all'],
+      hasStatusSubresource: true,
+      tracksGeneration: true,
+      schema: root({ spec: anyObject, status: anyObject }),
+      columns: [
+        NAME_COLUMN,
+        col('Ready', (o) => `${Number(get(o, 'status', 'readyReplicas') ?? 0)}/${Number(get(o, 'spec', 'replicas') ?? 1)}`),
+        col('Up-to-date', (o) => Number(get(o, 'status', 'updatedReplicas') ?? 0), 'integer'),
+        col('Available', (o) => Number(get(o, 'status', 'availableReplicas') ?? 0), 'integer'),
+        AGE_COLUMN,
+      ],
+    }),
+    builtin({
+      group: 'policy',
+      version: 'v1',
+      plural: 'poddisruptionbudgets',
+      kind: 'PodDisruptionBudget',
+      namespaced: true,
+      shortNames: ['pdb'],
+      hasStatusSubresource: true,
+      tracksGeneration: true,
+      schema: root({ spec: anyObject, status: anyObject }),
+      columns: [
+        NAME_COLUMN,
+        col('Min Available', (o) => get(o, 'spec', 'minAvailable') ?? 'N/A'),
+        col('Max Unavailable', (o) => get(o, 'spec', 'maxUnavailable') ?? 'N/A'),
+        col('Allowed Disruptions', (o) => Number(get(o, 'status', 'disruptionsAllowed') ?? 0), 'integer'),
+        AGE_COLUMN,
+      ],
+    }),
+    builtin({
+      group: 'coordination.k8s.io',
+      version: 'v1',
+      plural: 'leases',
+      kind: 'Lease',
+      namespaced: true,
+      schema: root({
+        spec: {
+          type: 'object',
+          properties: {
+            holderIdentity: str,
+            leaseDurationSeconds: int,
+            acquireTime: { ...str, nullable: true },
+            renewTime: { ...str, nullable: true },
+            leaseTransitions: int,
+            strategy: str,
+            preferredHolder: str,
+          },
+        },
+      }),
+      normalize: timeNormalizer('Lease', [
+        { path: ['spec', 'acquireTime'], micro: true },
+        { path: ['spec', 'renewTime'], micro: true },
+      ]),
+      columns: [NAME_COLUMN, col('Holder', (o) => get(o, 'spec', 'holderIdentity') ?? ''), AGE_COLUMN],
+    }),
+    builtin({
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      plural: 'clusterroles',
+      kind: 'ClusterRole',
+      namespaced: false,
+      schema: root({ rules: { type: 'array', items: policyRule }, aggregationRule: anyObject }),
+      validate: (o) => validatePolicyRules(o, false),
+      columns: [NAME_COLUMN, createdAt],
+    }),
+    builtin({
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      plural: 'clusterrolebindings',
+      kind: 'ClusterRoleBinding',
+      namespaced: false,
+      schema: root({ roleRef, subjects }),
+      validate: (o) => validateBinding(o, ['ClusterRole'], true),
+      columns: [NAME_COLUMN, col('Role', roleRefCell), AGE_COLUMN],
+    }),
+    builtin({
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      plural: 'roles',
+      kind: 'Role',
+      namespaced: true,
+      schema: root({ rules: { type: 'array', items: policyRule } }),
+      validate: (o) => validatePolicyRules(o, true),
+      columns: [NAME_COLUMN, createdAt],
+    }),
+    builtin({
+      group: 'rbac.authorization.k8s.io',
+      version: 'v1',
+      plural: 'rolebindings',
+      kind: 'RoleBinding',
+      namespaced: true,
+      schema: root({ roleRef, subjects }),
+      validate: (o) => validateBinding(o, ['Role', 'ClusterRole'], false),
+      columns: [NAME_COLUMN, col('Role', roleRefCell), AGE_COLUMN],
+    }),
+    builtin({
+      group: 'apiextensions.k8s.io',
+      version: 'v1',
+      plural: 'customresourcedefinitions',
+      kind: 'CustomResourceDefinition',
+      namespaced: false,
+      shortNames: ['crd', 'crds'],
+      categories: ['api-extensions'],
+      hasStatusSubresource: true,
+      tracksGeneration: true,
+      schema: root({ spec: anyObject, status: anyObject }),
+      columns: [NAME_COLUMN, createdAt],
+    }),
+  ];
+}
+
+/** RBAC bindings' roleRef cannot change once set. */
+export function immutableFieldErrors(rt: ResourceType, previous: KubeObject, next: KubeObject): FieldError[] {
+  if (rt.group === 'rbac.authorization.k8s.io' && (rt.kind === 'RoleBinding' || rt.kind === 'ClusterRoleBinding')) {
+    if (JSON.stringify(previous.roleRef) !== JSON.stringify(next.roleRef)) {
+      return [{ path: 'roleRef', message: `Invalid value: ${JSON.stringify(next.roleRef)}: cannot change roleRef` }];
+    }
+  }
+  if (rt.kind === 'ConfigMap' && previous.immutable === true) {
+    if (JSON.stringify(previous.data) !== JSON.stringify(next.data) || JSON.stringify(previous.binaryData) !== JSON.stringify(next.binaryData)) {
+      return [{ path: 'data', message: 'Forbidden: field is immutable when `immutable` is set' }];
+    }
+  }
+  return [];
+}

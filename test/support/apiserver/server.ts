@@ -1,0 +1,648 @@
+// The test API server: HTTP on 127.0.0.1 with Kubernetes' routing, content negotiation,
+// authentication/RBAC, fault injection and a request log, in front of the object registry.
+import { KubeConfig } from '@kubernetes/client-node';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { loadCrdFiles, type CustomResourceDefinition } from '../openapi.js';
+import { defaultCrdFiles } from './crds.js';
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
+import { ApiError, badRequest, internalError, methodNotAllowed, notAcceptable, pathNotFound, unsupportedMediaType } from './errors.js';
+import { FaultInjector } from './faults.js';
+import { writeKubeconfig } from './kubeconfig.js';
+import { openApiV3Document, openApiV3Index } from './openapi-docs.js';
+import { ObjectRegistry, type DeleteOptions, type FieldValidation, type ListQuery, type WriteOptions } from './registry.js';
+import { RequestLog, type RequestInfo, type UserInfo } from './requestlog.js';
+import { ResourceCatalog } from './resources.js';
+import { ADMIN_USER, Authorizer, serviceAccountUser } from './rbac.js';
+import { ObjectStore } from './store.js';
+import { TABLE_ACCEPT, toTable, type IncludeObject } from './table.js';
+import { groupVersion, isRecord, type KubeObject, type ResourceType } from './types.js';
+import { WatchHub } from './watch.js';
+
+export interface ApiServerOptions {
+  /** CRD YAML files or directories loaded at start. Default: Cilium's and the project's (`defaultCrdFiles()`); `[]` for none. */
+  crdFiles?: string[];
+  /** Changes retained for watches and paged lists; older resourceVersions get 410. Default 50,000. */
+  historyLimit?: number;
+  /** BOOKMARK interval of watches that allow bookmarks. Default 1,000 ms (the real server: ~1 min). */
+  bookmarkIntervalMs?: number;
+  /** Server-side end of watches without `timeoutSeconds`. Default 1,800 s. */
+  watchTimeoutSeconds?: number;
+  /** Delay between a namespace turning Terminating and its content being deleted. Default 0. */
+  namespaceDeletionDelayMs?: number;
+  /** Enforce RBAC from the start (admin's token always passes). Default false; see `rbac.enabled`. */
+  rbac?: boolean;
+  /** Serve the `/__admin/` fault and log endpoints (the standalone process turns this on). */
+  adminEndpoint?: boolean;
+  /** Port on 127.0.0.1; default 0 (random). */
+  port?: number;
+  /** Requests kept in the log. Default 100,000. */
+  requestLogLimit?: number;
+}
+
+const MAX_BODY_BYTES = 3 * 1024 * 1024;
+const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
+interface Route {
+  rt: ResourceType;
+  namespace: string | undefined;
+  name: string | undefined;
+  subresource: string | undefined;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function mediaType(header: string | undefined): string {
+  return (header ?? '').split(';')[0]!.trim().toLowerCase();
+}
+
+/** What the client accepts: a Table, metadata only, or the object itself. */
+function negotiate(accept: string | undefined): 'table' | 'metadata' | 'json' {
+  if (!accept) return 'json';
+  const types = accept.split(',').map((t) => t.trim());
+  for (const t of types) {
+    const base = mediaType(t);
+    if (base !== 'application/json' && base !== '*/*' && base !== 'application/*' && base !== 'application/yaml') continue;
+    if (TABLE_ACCEPT.test(t)) return 'table';
+    if (/as=PartialObjectMetadata/.test(t)) return 'metadata';
+    if (!/as=/.test(t)) return 'json';
+  }
+  throw notAcceptable();
+}
+
+export class TestApiServer {
+  readonly store: ObjectStore;
+  readonly catalog = new ResourceCatalog();
+  readonly registry: ObjectRegistry;
+  readonly watches: WatchHub;
+  readonly faults: FaultInjector;
+  readonly requests: RequestLog;
+  readonly rbac: Authorizer;
+  /** Directory of the generated kubeconfig files; removed by stop(). */
+  readonly dir: string;
+  readonly adminToken: string;
+  private readonly http: Server;
+  private port = 0;
+  private kubeconfigFile = '';
+  private readonly watchTimeoutSeconds: number;
+
+  private constructor(private readonly options: ApiServerOptions) {
+    this.store = new ObjectStore(options.historyLimit ?? 50_000);
+    this.registry = new ObjectRegistry(this.store, this.catalog, { namespaceDeletionDelayMs: options.namespaceDeletionDelayMs ?? 0 });
+    this.watches = new WatchHub(this.store, this.registry, options.bookmarkIntervalMs ?? 1000);
+    this.faults = new FaultInjector(this.watches, this.store);
+    this.requests = new RequestLog(options.requestLogLimit ?? 100_000);
+    this.rbac = new Authorizer(this.store);
+    this.rbac.enabled = options.rbac ?? false;
+    this.adminToken = this.rbac.addToken(ADMIN_USER);
+    this.watchTimeoutSeconds = options.watchTimeoutSeconds ?? 1800;
+    this.dir = mkdtempSync(path.join(tmpdir(), 'netpol-apiserver-'));
+    this.http = createServer({ keepAliveTimeout: 60_000 }, (req, res) => {
+      this.handle(req, res).catch((err: unknown) => this.sendError(res, internalError(String(err))));
+    });
+  }
+
+  /** Starts a server with built-in namespaces and the CRDs of `options.crdFiles` established. */
+  static async start(options: ApiServerOptions = {}): Promise<TestApiServer> {
+    const server = new TestApiServer(options);
+    for (const name of BUILTIN_NAMESPACES) server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+    server.loadCrdFiles(options.crdFiles ?? defaultCrdFiles());
+    await new Promise<void>((resolve, reject) => {
+      server.http.once('error', reject);
+      server.http.listen(options.port ?? 0, '127.0.0.1', () => resolve());
+    });
+    server.port = (server.http.address() as AddressInfo).port;
+    server.kubeconfigFile = writeKubeconfig(path.join(server.dir, 'kubeconfig'), {
+      server: server.url,
+      token: server.adminToken,
+      user: ADMIN_USER.name,
+    });
+    return server;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Path of a kubeconfig file for the admin user (system:masters). */
+  get kubeconfigPath(): string {
+    return this.kubeconfigFile;
+  }
+
+  /** A client-node KubeConfig for the admin, or for whoever `token` belongs to. */
+  kubeConfig(token = this.adminToken): KubeConfig {
+    const kc = new KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: 'netpol-test', server: this.url, skipTLSVerify: true }],
+      users: [{ name: 'user', token }],
+      contexts: [{ name: 'netpol-test', cluster: 'netpol-test', user: 'user', namespace: 'default' }],
+      currentContext: 'netpol-test',
+    });
+    return kc;
+  }
+
+  /** Writes a kubeconfig file for `user` (a new token) and returns its path. */
+  kubeconfigFor(user: UserInfo, namespace = 'default'): string {
+    const token = this.rbac.addToken(user);
+    const file = path.join(this.dir, `kubeconfig-${user.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${token.slice(0, 6)}`);
+    return writeKubeconfig(file, { server: this.url, token, user: user.name, namespace });
+  }
+
+  /** A bearer token for the ServiceAccount `namespace/name` (system:serviceaccount:… with its groups). */
+  serviceAccountToken(namespace: string, name: string): string {
+    return this.rbac.addToken(serviceAccountUser(namespace, name));
+  }
+
+  async stop(): Promise<void> {
+    this.watches.closeAll();
+    this.registry.stop();
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // In-process access to objects (no HTTP, no RBAC, not logged): test setup and assertions.
+
+  private resourceFor(apiVersion: string, kindOrPlural: string): ResourceType {
+    const [group, version] = apiVersion.includes('/') ? (apiVersion.split('/') as [string, string]) : ['', apiVersion];
+    const rt =
+      this.catalog.lookup(group, version, kindOrPlural) ??
+      this.catalog.resourcesOf(group, version).find((t) => t.kind === kindOrPlural);
+    if (!rt) throw new Error(`no resource ${kindOrPlural} in ${apiVersion}`);
+    return rt;
+  }
+
+  /** Creates `obj`, or replaces the stored one (whatever its resourceVersion). Returns what is stored. */
+  apply(obj: KubeObject): KubeObject {
+    const rt = this.resourceFor(String(obj.apiVersion), String(obj.kind));
+    const ns = rt.namespaced ? (obj.metadata.namespace ?? 'default') : undefined;
+    const name = obj.metadata.name!;
+    const existing = this.registry.list(rt, ns, { fieldSelector: `metadata.name=${name}` }).items[0];
+    if (!existing) return this.registry.create(rt, ns, obj).body as KubeObject;
+    const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } };
+    let result = this.registry.update(rt, ns, name, body, undefined).body as KubeObject;
+    if (rt.hasStatusSubresource && obj.status !== undefined) {
+      result = this.registry.update(rt, ns, name, { ...result, status: obj.status }, 'status').body as KubeObject;
+    }
+    return result;
+  }
+
+  get(apiVersion: string, kindOrPlural: string, namespace: string | undefined, name: string): KubeObject | undefined {
+    const rt = this.resourceFor(apiVersion, kindOrPlural);
+    try {
+      return this.registry.get(rt, rt.namespaced ? namespace : undefined, name);
+    } catch (e) {
+      if (e instanceof ApiError && e.code === 404) return undefined;
+      throw e;
+    }
+  }
+
+  list(apiVersion: string, kindOrPlural: string, namespace?: string, query: ListQuery = {}): KubeObject[] {
+    const rt = this.resourceFor(apiVersion, kindOrPlural);
+    return this.registry.list(rt, rt.namespaced ? namespace : undefined, query).items;
+  }
+
+  delete(apiVersion: string, kindOrPlural: string, namespace: string | undefined, name: string): void {
+    const rt = this.resourceFor(apiVersion, kindOrPlural);
+    this.registry.delete(rt, rt.namespaced ? namespace : undefined, name);
+  }
+
+  /** Establishes CRDs (their resources are served from now on). */
+  loadCrds(crds: CustomResourceDefinition[]): void {
+    for (const crd of crds) this.apply(crd as unknown as KubeObject);
+  }
+
+  loadCrdFiles(paths: string[]): void {
+    this.loadCrds(loadCrdFiles(paths));
+  }
+
+  /**
+   * Applies every object of YAML files (multi-document; Lists are expanded): Namespaces and CRDs
+   * first, then the rest in file order. For install manifests, RBAC, catalogs.
+   */
+  applyManifests(paths: string[]): KubeObject[] {
+    const objects: KubeObject[] = [];
+    for (const file of paths) {
+      for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
+        if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
+        const obj: unknown = doc.toJS();
+        if (!isRecord(obj)) continue;
+        if (obj.kind === 'List' && Array.isArray(obj.items)) objects.push(...(obj.items as KubeObject[]));
+        else objects.push(obj as KubeObject);
+      }
+    }
+    const rank = (o: KubeObject) => (o.kind === 'Namespace' ? 0 : o.kind === 'CustomResourceDefinition' ? 1 : 2);
+    return [...objects].sort((a, b) => rank(a) - rank(b)).map((o) => this.apply(o));
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // HTTP
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    let info: RequestInfo = { method: req.method ?? 'GET', path: req.url ?? '/', isResourceRequest: false, verb: (req.method ?? 'get').toLowerCase(), group: '', version: '', resource: '' };
+    let user: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
+    let injected = false;
+    const respond = (code: number, body: unknown, headers: Record<string, string> = {}) => {
+      this.requests.record(info, user, code, injected);
+      this.send(res, code, body, headers);
+    };
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const parsed = this.parseRequest(req.method ?? 'GET', url);
+      info = parsed.info;
+      user = this.rbac.authenticate(req.headers.authorization);
+      if (url.pathname.startsWith('/__admin/') && this.options.adminEndpoint) {
+        respond(200, this.admin(url, await readBody(req)));
+        return;
+      }
+      const fault = this.faults.evaluate(info);
+      if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+      if (fault.error) {
+        injected = true;
+        throw fault.error;
+      }
+      this.rbac.authorize(user, info);
+      if (!info.isResourceRequest) {
+        const doc = this.nonResource(url.pathname);
+        if (typeof doc === 'string') {
+          this.requests.record(info, user, 200, false);
+          res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end(doc);
+        } else {
+          respond(200, doc);
+        }
+        return;
+      }
+      const route = parsed.route!;
+      await this.resourceRequest(req, res, url, info, route, (code, body, headers) => respond(code, body, headers), () =>
+        this.requests.record(info, user, 200, false),
+      );
+    } catch (err) {
+      const apiErr = err instanceof ApiError ? err : internalError(err instanceof Error ? err.message : String(err));
+      this.requests.record(info, user, apiErr.code, injected);
+      this.sendError(res, apiErr);
+    }
+  }
+
+  private parseRequest(method: string, url: URL): { info: RequestInfo; route?: Route } {
+    const base: RequestInfo = { method, path: url.pathname, isResourceRequest: false, verb: method.toLowerCase(), group: '', version: '', resource: '' };
+    let segments: string[];
+    try {
+      segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    } catch {
+      throw badRequest(`invalid path ${url.pathname}`);
+    }
+    let group: string;
+    let version: string;
+    let rest: string[];
+    if (segments[0] === 'api' && segments.length >= 3) {
+      group = '';
+      version = segments[1]!;
+      rest = segments.slice(2);
+    } else if (segments[0] === 'apis' && segments.length >= 4) {
+      group = segments[1]!;
+      version = segments[2]!;
+      rest = segments.slice(3);
+    } else {
+      return { info: base };
+    }
+    let namespace: string | undefined;
+    let resource: string;
+    let name: string | undefined;
+    let subresource: string | undefined;
+    const namespaceSubresource = group === '' && rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize');
+    if (rest[0] === 'namespaces' && rest.length >= 3 && !namespaceSubresource) {
+      if (rest.length > 5) throw pathNotFound();
+      [, namespace, resource, name, subresource] = rest as [string, string, string, string?, string?];
+    } else {
+      if (rest.length > 3) throw pathNotFound();
+      [resource, name, subresource] = rest as [string, string?, string?];
+    }
+    const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
+    let verb: string;
+    switch (method) {
+      case 'GET':
+        verb = name !== undefined ? 'get' : watch ? 'watch' : 'list';
+        break;
+      case 'POST':
+        verb = 'create';
+        break;
+      case 'PUT':
+        verb = 'update';
+        break;
+      case 'PATCH':
+        verb = 'patch';
+        break;
+      case 'DELETE':
+        verb = name !== undefined ? 'delete' : 'deletecollection';
+        break;
+      default:
+        verb = method.toLowerCase();
+    }
+    // The authorizer sees a name for list/watch restricted to one object by field selector.
+    if ((verb === 'list' || verb === 'watch') && name === undefined) {
+      const m = /(?:^|,)metadata\.name==?([^,]+)/.exec(url.searchParams.get('fieldSelector') ?? '');
+      if (m) name = m[1];
+    }
+    const info: RequestInfo = { ...base, isResourceRequest: true, verb, group, version, resource };
+    if (subresource !== undefined) info.subresource = subresource;
+    if (namespace !== undefined) info.namespace = namespace;
+    if (name !== undefined) info.name = name;
+    const rt = this.catalog.lookup(group, version, resource);
+    if (!rt) return { info: { ...info, isResourceRequest: true }, route: undefined };
+    if (!rt.namespaced && namespace !== undefined) return { info };
+    const route: Route = { rt, namespace, name: verb === 'list' || verb === 'watch' ? undefined : name, subresource };
+    return { info, route };
+  }
+
+  private nonResource(pathname: string): unknown {
+    const p = pathname.replace(/\/+$/, '') || '/';
+    if (p === '/version') return SERVER_VERSION;
+    if (p === '/healthz' || p === '/livez' || p === '/readyz') return 'ok';
+    if (p === '/api') return apiVersions(`127.0.0.1:${this.port}`);
+    if (p === '/apis') return apiGroupList(this.catalog);
+    const segments = p.split('/').filter((s) => s !== '');
+    if (p === '/openapi/v3') return openApiV3Index(this.catalog);
+    if (segments[0] === 'openapi' && segments[1] === 'v3') {
+      const [group, version] = segments[2] === 'api' ? ['', segments[3]] : [segments[3], segments[4]];
+      const doc = group !== undefined && version !== undefined ? openApiV3Document(this.catalog, group, version) : undefined;
+      if (doc) return doc;
+    }
+    if (segments[0] === 'api' && segments.length === 2) {
+      const doc = apiResourceList(this.catalog, '', segments[1]!);
+      if (doc) return doc;
+    }
+    if (segments[0] === 'apis' && segments.length === 2) {
+      const doc = apiGroup(this.catalog, segments[1]!);
+      if (doc) return doc;
+    }
+    if (segments[0] === 'apis' && segments.length === 3) {
+      const doc = apiResourceList(this.catalog, segments[1]!, segments[2]!);
+      if (doc) return doc;
+    }
+    throw pathNotFound();
+  }
+
+  private async resourceRequest(
+    req: IncomingMessage,
+    res: ServerResponse,
+    url: URL,
+    info: RequestInfo,
+    route: Route | undefined,
+    respond: (code: number, body: unknown, headers?: Record<string, string>) => void,
+    logWatch: () => void,
+  ): Promise<void> {
+    if (!route) throw pathNotFound();
+    const { rt, namespace, name, subresource } = route;
+    if (subresource !== undefined) {
+      const known = (subresource === 'status' && rt.hasStatusSubresource) || (subresource === 'finalize' && rt.group === '' && rt.kind === 'Namespace');
+      if (!known) throw pathNotFound();
+      if (subresource === 'finalize' && info.verb !== 'update') throw methodNotAllowed();
+      if (info.verb !== 'get' && info.verb !== 'update' && info.verb !== 'patch') throw methodNotAllowed();
+    }
+    const q = url.searchParams;
+    const format = info.verb === 'get' || info.verb === 'list' || info.verb === 'watch' ? negotiate(req.headers.accept) : 'json';
+    const include = (q.get('includeObject') ?? 'Metadata') as IncludeObject;
+    const writeOptions: WriteOptions = {
+      dryRun: q.getAll('dryRun').includes('All'),
+      fieldValidation: parseFieldValidation(q.get('fieldValidation')),
+    };
+    const warningHeaders = (warnings: string[]): Record<string, string> =>
+      warnings.length > 0 ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
+    const nsForWrite = rt.namespaced ? namespace : undefined;
+    if (rt.namespaced && namespace === undefined && info.verb !== 'list' && info.verb !== 'watch') throw methodNotAllowed();
+
+    switch (info.verb) {
+      case 'get': {
+        await drain(req);
+        const obj = this.registry.get(rt, namespace, name!);
+        if (format === 'table') respond(200, toTable(rt, [obj], include, { resourceVersion: obj.metadata.resourceVersion ?? '' }));
+        else if (format === 'metadata') respond(200, partialMetadata(obj));
+        else respond(200, obj);
+        return;
+      }
+      case 'list': {
+        await drain(req);
+        const result = this.registry.list(rt, namespace, listQuery(q));
+        if (format === 'table') {
+          respond(200, toTable(rt, result.items, include, result));
+          return;
+        }
+        const metadata: Record<string, unknown> = { resourceVersion: result.resourceVersion };
+        if (result.continue) metadata.continue = result.continue;
+        if (result.remainingItemCount !== undefined) metadata.remainingItemCount = result.remainingItemCount;
+        if (format === 'metadata') {
+          respond(200, { kind: 'PartialObjectMetadataList', apiVersion: 'meta.k8s.io/v1', metadata, items: result.items.map(partialMetadata) });
+          return;
+        }
+        // Typed (built-in) lists carry no apiVersion/kind per item; custom resource lists do.
+        const items = rt.custom ? result.items : result.items.map(({ apiVersion: _a, kind: _k, ...rest }) => rest);
+        respond(200, { apiVersion: groupVersion(rt), kind: rt.listKind, metadata, items });
+        return;
+      }
+      case 'watch': {
+        await drain(req);
+        const timeout = q.get('timeoutSeconds');
+        const timeoutSeconds = timeout !== null ? parseInteger(timeout, 'timeoutSeconds') : this.watchTimeoutSeconds;
+        this.watches.serve(
+          {
+            rt,
+            namespace,
+            labelSelector: q.get('labelSelector'),
+            fieldSelector: q.get('fieldSelector'),
+            resourceVersion: q.get('resourceVersion'),
+            allowBookmarks: q.get('allowWatchBookmarks') === 'true',
+            sendInitialEvents: q.get('sendInitialEvents') === 'true',
+            timeoutSeconds,
+            table: format === 'table' ? include : null,
+          },
+          res,
+        );
+        logWatch();
+        return;
+      }
+      case 'create': {
+        if (name !== undefined) throw methodNotAllowed();
+        const body = parseObjectBody(req.headers['content-type'], await readBody(req));
+        const result = this.registry.create(rt, nsForWrite, body, writeOptions);
+        respond(result.code, result.body, warningHeaders(result.warnings));
+        return;
+      }
+      case 'update': {
+        if (name === undefined) throw methodNotAllowed();
+        const body = parseObjectBody(req.headers['content-type'], await readBody(req));
+        const result = this.registry.update(rt, nsForWrite, name, body, subresource, writeOptions);
+        respond(result.code, result.body, warningHeaders(result.warnings));
+        return;
+      }
+      case 'patch': {
+        if (name === undefined) throw methodNotAllowed();
+        const raw = await readBody(req);
+        const result = this.registry.patch(rt, nsForWrite, name, mediaType(req.headers['content-type']), raw, subresource, writeOptions);
+        respond(result.code, result.body, warningHeaders(result.warnings));
+        return;
+      }
+      case 'delete': {
+        const options = parseDeleteOptions(req.headers['content-type'], await readBody(req), q);
+        const result = this.registry.delete(rt, nsForWrite, name!, options, writeOptions);
+        respond(result.code, result.body);
+        return;
+      }
+      case 'deletecollection': {
+        const options = parseDeleteOptions(req.headers['content-type'], await readBody(req), q);
+        const result = this.registry.deleteCollection(rt, nsForWrite, listQuery(q), options, writeOptions);
+        respond(200, { apiVersion: groupVersion(rt), kind: rt.listKind, metadata: { resourceVersion: result.resourceVersion }, items: result.items });
+        return;
+      }
+      default:
+        throw methodNotAllowed();
+    }
+  }
+
+  private admin(url: URL, body: string): unknown {
+    const input: unknown = body.trim() === '' ? {} : JSON.parse(body);
+    const args = isRecord(input) ? input : {};
+    const action = url.pathname.slice('/__admin/'.length);
+    switch (action) {
+      case 'failNext':
+        this.faults.failNext(Number(args.count ?? 1), args as never);
+        return { ok: true };
+      case 'failRandomly':
+        this.faults.failRandomly(Number(args.probability ?? 0.5), args as never);
+        return { ok: true };
+      case 'latency':
+        this.faults.addLatency(Number(args.ms ?? 0), args as never);
+        return { ok: true };
+      case 'closeWatches':
+        return { closed: this.faults.closeWatches(args as never) };
+      case 'expireWatches':
+        return { expired: this.faults.expireWatches(args as never) };
+      case 'stallWatches':
+        this.faults.stallWatches(args as never, args.includeNew === true);
+        return { ok: true };
+      case 'compactHistory':
+        this.faults.compactHistory();
+        return { ok: true };
+      case 'clearFaults':
+        this.faults.clear();
+        return { ok: true };
+      case 'requests':
+        return this.requests.query(args as never);
+      case 'counters':
+        return this.requests.counters();
+      default:
+        throw pathNotFound();
+    }
+  }
+
+  private send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    const text = JSON.stringify(body);
+    res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), ...headers });
+    res.end(text);
+  }
+
+  private sendError(res: ServerResponse, err: ApiError): void {
+    this.send(res, err.code, err.toStatus(), err.headers);
+  }
+}
+
+function parseFieldValidation(value: string | null): FieldValidation {
+  if (value === null || value === '') return 'Warn';
+  if (value === 'Strict' || value === 'Warn' || value === 'Ignore') return value;
+  throw badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got ${JSON.stringify(value)}`);
+}
+
+function parseInteger(text: string, param: string): number {
+  if (!/^-?\d+$/.test(text)) throw badRequest(`invalid value for ${param}: ${JSON.stringify(text)}: strconv.ParseInt: parsing ${JSON.stringify(text)}: invalid syntax`);
+  return Number(text);
+}
+
+function listQuery(q: URLSearchParams): ListQuery {
+  const limit = q.get('limit');
+  return {
+    labelSelector: q.get('labelSelector'),
+    fieldSelector: q.get('fieldSelector'),
+    limit: limit !== null && limit !== '' ? parseInteger(limit, 'limit') : 0,
+    continue: q.get('continue'),
+    resourceVersion: q.get('resourceVersion'),
+    resourceVersionMatch: q.get('resourceVersionMatch'),
+  };
+}
+
+function partialMetadata(obj: KubeObject): unknown {
+  return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) tooLarge = true;
+    else chunks.push(chunk as Buffer);
+  }
+  if (tooLarge) throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function drain(req: IncomingMessage): Promise<void> {
+  if (req.readableEnded) return;
+  await readBody(req);
+}
+
+const OBJECT_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
+
+function parseObjectBody(contentType: string | undefined, raw: string): unknown {
+  const type = mediaType(contentType) || 'application/json';
+  if (type === 'application/json') {
+    try {
+      return JSON.parse(raw);
+    } catch (e) {
+      throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
+    }
+  }
+  if (type === 'application/yaml') {
+    try {
+      return parseYaml(raw);
+    } catch (e) {
+      throw badRequest(`yaml: ${(e as Error).message}`);
+    }
+  }
+  throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
+}
+
+function parseDeleteOptions(contentType: string | undefined, raw: string, q: URLSearchParams): DeleteOptions {
+  let body: unknown = {};
+  if (raw.trim() !== '') body = parseObjectBody(contentType, raw);
+  if (!isRecord(body)) throw badRequest('DeleteOptions must be a JSON object');
+  const options: DeleteOptions = {};
+  const pre = body.preconditions;
+  if (pre !== undefined && pre !== null) {
+    if (!isRecord(pre)) throw badRequest('json: cannot unmarshal into Go struct field DeleteOptions.preconditions of type v1.Preconditions');
+    options.preconditions = {};
+    if (typeof pre.uid === 'string') options.preconditions.uid = pre.uid;
+    if (typeof pre.resourceVersion === 'string') options.preconditions.resourceVersion = pre.resourceVersion;
+  }
+  const policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
+  if (policy !== undefined && policy !== null) {
+    if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
+      throw new ApiError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`);
+    }
+    options.propagationPolicy = policy;
+  }
+  return options;
+}

@@ -35,8 +35,10 @@ export interface LabelProblem {
  * - `valid`: render `profile-<name>`.
  * - `invalid`: the label is wrong; policies already applied for the namespace's profile are kept
  *   as they are (a typo never opens or closes traffic).
+ * - `unavailable`: the NetworkProfile exists but is invalid; applied policies are kept the same
+ *   way. Not a label problem: the catalog object's status says what is wrong.
  */
-export type ProfileIntent = { state: 'none' } | { state: 'valid'; name: string } | { state: 'invalid' };
+export type ProfileIntent = { state: 'none' } | { state: 'valid'; name: string } | { state: 'invalid' } | { state: 'unavailable'; name: string };
 
 export interface NamespaceIntent {
   namespace: string;
@@ -44,6 +46,8 @@ export interface NamespaceIntent {
   profile: ProfileIntent;
   /** Shared services granted, sorted. */
   access: readonly string[];
+  /** Shared services asked for whose SharedService exists but is invalid: applied access is kept. */
+  retainedAccess: readonly string[];
   /** `enforcement=disabled`: the escape-hatch CCNP applies to this namespace. */
   enforcementDisabled: boolean;
   problems: readonly LabelProblem[];
@@ -53,6 +57,9 @@ export interface NamespaceIntent {
 export interface CatalogNames {
   hasProfile(name: string): boolean;
   hasService(name: string): boolean;
+  /** Exists but failed validation. */
+  isRejectedProfile?(name: string): boolean;
+  isRejectedService?(name: string): boolean;
 }
 
 export function isProtectedNamespace(name: string, labels: Readonly<Record<string, string>>, config: RenderConfig): boolean {
@@ -79,12 +86,13 @@ export function evaluateNamespace(
         message: `namespace is protected; its ${asked.join(', ')} label${asked.length > 1 ? 's are' : ' is'} ignored and no profile or access policies are generated`,
       });
     }
-    return { namespace, protected: true, profile: { state: 'none' }, access: [], enforcementDisabled, problems };
+    return { namespace, protected: true, profile: { state: 'none' }, access: [], retainedAccess: [], enforcementDisabled, problems };
   }
 
   const profile = parseProfile(labels, keys, catalog, problems);
-  const access = parseAccess(labels, keys, catalog, problems);
-  return { namespace, protected: false, profile, access, enforcementDisabled, problems };
+  const retainedAccess: string[] = [];
+  const access = parseAccess(labels, keys, catalog, problems, retainedAccess);
+  return { namespace, protected: false, profile, access, retainedAccess, enforcementDisabled, problems };
 }
 
 function parseProfile(labels: Readonly<Record<string, string>>, keys: LabelKeys, catalog: CatalogNames, problems: LabelProblem[]): ProfileIntent {
@@ -98,6 +106,7 @@ function parseProfile(labels: Readonly<Record<string, string>>, keys: LabelKeys,
     });
     return { state: 'invalid' };
   }
+  if (!catalog.hasProfile(value) && catalog.isRejectedProfile?.(value)) return { state: 'unavailable', name: value };
   if (!catalog.hasProfile(value)) {
     problems.push({
       reason: 'UnknownProfile',
@@ -109,13 +118,24 @@ function parseProfile(labels: Readonly<Record<string, string>>, keys: LabelKeys,
   return { state: 'valid', name: value };
 }
 
-function parseAccess(labels: Readonly<Record<string, string>>, keys: LabelKeys, catalog: CatalogNames, problems: LabelProblem[]): string[] {
+function parseAccess(
+  labels: Readonly<Record<string, string>>,
+  keys: LabelKeys,
+  catalog: CatalogNames,
+  problems: LabelProblem[],
+  retained: string[],
+): string[] {
   const granted: string[] = [];
   for (const key of Object.keys(labels).sort()) {
     if (!key.startsWith(keys.accessPrefix)) continue;
     const service = key.slice(keys.accessPrefix.length);
     const value = labels[key]!;
     if (value === 'false') continue; // the same as no label at all
+    if (!catalog.hasService(service) && catalog.isRejectedService?.(service)) {
+      if (value === 'true') retained.push(service);
+      else problems.push({ reason: 'InvalidAccessLabel', label: key, message: `${quoteValue(value)} is not "true" or "false"; access not granted` });
+      continue;
+    }
     if (!catalog.hasService(service)) {
       problems.push({
         reason: 'UnknownSharedService',

@@ -223,12 +223,19 @@ export function buildCatalog(objects: ReadonlyArray<{ source: string; object: Ku
   const baselines = new Map<string, NetworkBaseline>();
   const problems: InputProblem[] = [];
   const seen = new Map<string, string>();
+  const rejected = { profiles: new Set<string>(), services: new Set<string>(), baselines: new Set<string>() };
+  const rejectedByKind: Record<string, Set<string>> = {
+    NetworkProfile: rejected.profiles,
+    SharedService: rejected.services,
+    NetworkBaseline: rejected.baselines,
+  };
   for (const { source, object } of objects) {
     const name = typeof object.metadata?.name === 'string' && object.metadata.name !== '' ? object.metadata.name : undefined;
     const subject = `${object.kind}/${name ?? '(no name)'}`;
     const result = validateCatalogObject(object);
     if (!result.ok) {
       for (const message of result.problems) problems.push({ source, subject, message });
+      if (name !== undefined) rejectedByKind[object.kind ?? '']?.add(name);
       continue;
     }
     const earlier = seen.get(subject);
@@ -242,7 +249,10 @@ export function buildCatalog(objects: ReadonlyArray<{ source: string; object: Ku
     else if (entry.kind === 'SharedService') services.set(entry.value.name, entry.value);
     else baselines.set(entry.value.name, entry.value);
   }
-  return { catalog: { profiles: sortedMap(profiles), services: sortedMap(services), baselines: sortedMap(baselines) }, problems };
+  for (const name of profiles.keys()) rejected.profiles.delete(name);
+  for (const name of services.keys()) rejected.services.delete(name);
+  for (const name of baselines.keys()) rejected.baselines.delete(name);
+  return { catalog: { profiles: sortedMap(profiles), services: sortedMap(services), baselines: sortedMap(baselines), rejected }, problems };
 }
 
 function sortedMap<T>(map: Map<string, T>): Map<string, T> {

@@ -54,8 +54,13 @@ export interface Catalog {
   profiles: ReadonlyMap<string, NetworkProfile>;
   services: ReadonlyMap<string, SharedService>;
   baselines: ReadonlyMap<string, NetworkBaseline>;
+  /**
+   * Objects that exist but failed validation. What was generated from them is kept as it is
+   * (a catalog mistake never opens or closes traffic), and nothing new is generated.
+   */
+  rejected: { profiles: ReadonlySet<string>; services: ReadonlySet<string>; baselines: ReadonlySet<string> };
 }
 
 export function emptyCatalog(): Catalog {
-  return { profiles: new Map(), services: new Map(), baselines: new Map() };
+  return { profiles: new Map(), services: new Map(), baselines: new Map(), rejected: { profiles: new Set(), services: new Set(), baselines: new Set() } };
 }

@@ -37,7 +37,12 @@ export function isInSync(desired: PolicyObject, observed: ObservedPolicy): boole
 function isRetained(observed: ObservedPolicy, retain: readonly RetainRule[], keys: LabelKeys): boolean {
   if (retain.length === 0) return false;
   const source = parseGeneratedFrom(observed.metadata.labels?.[keys.generatedFrom]);
-  return retain.some((rule) => rule.namespace === observed.metadata.namespace && rule.sourceType === source?.type);
+  return retain.some(
+    (rule) =>
+      rule.namespace === observed.metadata.namespace &&
+      rule.sourceType === source?.type &&
+      (rule.source === undefined || rule.source === source.source),
+  );
 }
 
 /**

@@ -24,8 +24,11 @@ export interface NamespaceInput {
  * updated nor deleted. This is how "an invalid profile label keeps what was applied" reaches the diff.
  */
 export interface RetainRule {
-  namespace: string;
+  /** Undefined for cluster-scoped objects. */
+  namespace: string | undefined;
   sourceType: SourceType;
+  /** Only objects generated from this source; any source when undefined. */
+  source?: string;
 }
 
 export interface NamespaceRender {
@@ -38,6 +41,8 @@ export function catalogNames(catalog: Catalog): CatalogNames {
   return {
     hasProfile: (name) => catalog.profiles.has(name),
     hasService: (name) => catalog.services.has(name),
+    isRejectedProfile: (name) => catalog.rejected.profiles.has(name),
+    isRejectedService: (name) => catalog.rejected.services.has(name),
   };
 }
 
@@ -52,12 +57,13 @@ export function renderIntent(intent: NamespaceIntent, catalog: Catalog, config: 
   const retain: RetainRule[] = [];
   if (intent.profile.state === 'valid') {
     objects.push(renderProfilePolicy(intent.namespace, catalog.profiles.get(intent.profile.name)!, config.keys));
-  } else if (intent.profile.state === 'invalid') {
+  } else if (intent.profile.state === 'invalid' || intent.profile.state === 'unavailable') {
     retain.push({ namespace: intent.namespace, sourceType: 'profile' });
   }
   for (const service of intent.access) {
     objects.push(renderAccessPolicy(intent.namespace, catalog.services.get(service)!, config.keys));
   }
+  for (const service of intent.retainedAccess) retain.push({ namespace: intent.namespace, sourceType: 'access', source: service });
   return { intent, objects, retain };
 }
 
@@ -75,10 +81,17 @@ export function grantsByService(intents: Iterable<NamespaceIntent>): Map<string,
   return grants;
 }
 
-/** Objects that do not belong to one client namespace: baselines, the escape hatch, access-ingress. */
-export function renderSharedPolicies(catalog: Catalog, intents: Iterable<NamespaceIntent>, config: RenderConfig): PolicyObject[] {
+/** The cluster-wide objects: the escape hatch and one CCNP per baseline. */
+export function renderClusterPolicies(catalog: Catalog, config: RenderConfig): { objects: PolicyObject[]; retain: RetainRule[] } {
   const objects: PolicyObject[] = [renderEscapeHatchPolicy(config.keys)];
   for (const baseline of catalog.baselines.values()) objects.push(renderBaselinePolicy(baseline, config.keys));
+  const retain = [...catalog.rejected.baselines].map((source): RetainRule => ({ namespace: undefined, sourceType: 'baseline', source }));
+  return { objects, retain };
+}
+
+/** Objects that do not belong to one client namespace: baselines, the escape hatch, access-ingress. */
+export function renderSharedPolicies(catalog: Catalog, intents: Iterable<NamespaceIntent>, config: RenderConfig): PolicyObject[] {
+  const objects = renderClusterPolicies(catalog, config).objects;
   const grants = grantsByService(intents);
   for (const service of catalog.services.values()) {
     const policy = renderAccessIngressPolicy(service, grants.get(service.name) ?? [], config.keys);

@@ -84,4 +84,20 @@ describe('diff', () => {
     expect(diff.update).to.deep.equal([]);
     expect(diff.delete).to.deep.equal([]);
   });
+
+  it('keeps what was generated from a catalog object that became invalid, without a label problem', () => {
+    const before = shop.objects.map((o) => asObserved(o));
+    const broken = {
+      ...catalog,
+      profiles: new Map([...catalog.profiles].filter(([name]) => name !== 'standard')),
+      services: new Map([...catalog.services].filter(([name]) => name !== 'postgres')),
+      rejected: { profiles: new Set(['standard']), services: new Set(['postgres']), baselines: new Set<string>() },
+    };
+    const rendered = renderNamespace({ name: 'shop', labels: { [`${D}/profile`]: 'standard', [`access.${D}/postgres`]: 'true' } }, broken, config);
+    expect(rendered.intent.problems).to.deep.equal([]);
+    expect(rendered.objects).to.deep.equal([]);
+    expect(diffPolicies(rendered.objects, before, rendered.retain, keys)).to.deep.equal({ create: [], update: [], delete: [], conflicts: [] });
+    const dropped = renderNamespace({ name: 'shop', labels: { [`${D}/profile`]: 'standard' } }, broken, config);
+    expect(diffPolicies(dropped.objects, before, dropped.retain, keys).delete.map((o) => o.metadata.name)).to.deep.equal(['access-postgres']);
+  });
 });

@@ -5,11 +5,13 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from './flags.js';
 import type { CommandIO } from './io.js';
 import { renderCommand } from './render.js';
+import { runCommand } from './run.js';
 import { versionCommand } from './version.js';
 
 type Command = (argv: readonly string[], io: CommandIO) => number | Promise<number>;
 
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
+  run: { run: (argv, io) => runCommand(argv, io), summary: 'run the operator' },
   render: { run: renderCommand, summary: 'print the policies for catalog and Namespace files (offline)' },
   version: { run: versionCommand, summary: 'print the version' },
 };

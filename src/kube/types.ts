@@ -56,7 +56,7 @@ export const CILIUM_API_VERSION = 'cilium.io/v2';
 export type PolicyKind = 'CiliumNetworkPolicy' | 'CiliumClusterwideNetworkPolicy';
 
 /** A generated CNP or CCNP: what the renderer produces and the operator owns. */
-export interface PolicyObject {
+export interface PolicyObject extends KubeObject {
   apiVersion: typeof CILIUM_API_VERSION;
   kind: PolicyKind;
   metadata: { name: string; namespace?: string; labels: Labels; [extra: string]: unknown };

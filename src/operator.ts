@@ -1,0 +1,304 @@
+// The operator: list-watch caches feed keyed work queues that drive the reconcilers. Every replica
+// keeps warm caches and serves metrics; only the leader runs the queues (and so writes). Informer
+// handlers only enqueue keys; nothing is reconciled, and so nothing pruned, before every cache has
+// finished its first list.
+
+import type { RenderConfig } from './config.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './config.js';
+import type { KubeApi } from './kube/api.js';
+import { EventRecorder } from './kube/events.js';
+import { ListWatchCache } from './kube/informer.js';
+import { LeaderElector } from './kube/leader.js';
+import { RESOURCES, type ResourceRef } from './kube/resources.js';
+import type { KubeObject, Namespace } from './kube/types.js';
+import { errorMessage, type Logger } from './observability/logger.js';
+import type { ClusterSnapshot, OperatorMetrics } from './observability/metrics.js';
+import type { ObservedPolicy } from './reconcile/diff.js';
+import { Reconcilers } from './reconcile/reconcilers.js';
+import { ClusterState, isTerminating, type ObjectCache, type StateCaches } from './reconcile/state.js';
+import { WorkQueue, type AddPriority } from './reconcile/workqueue.js';
+import type { CatalogKind } from './catalog/types.js';
+
+export interface LeaderElectionSettings {
+  enabled: boolean;
+  namespace: string;
+  name: string;
+  identity: string;
+  leaseDurationMs: number;
+  renewDeadlineMs: number;
+  retryPeriodMs: number;
+}
+
+export interface CacheSettings {
+  stallTimeoutMs?: number;
+  pageSize?: number;
+  backoffBaseMs?: number;
+  backoffCapMs?: number;
+}
+
+export interface OperatorOptions {
+  api: KubeApi;
+  config: RenderConfig;
+  logger: Logger;
+  metrics: OperatorMetrics;
+  concurrency: number;
+  dryRun: boolean;
+  leaderElection: LeaderElectionSettings;
+  cache?: CacheSettings;
+  /** Catalog status writes are coalesced: at most one per object per this many ms. */
+  statusDelayMs?: number;
+  /** Called when this replica loses the lease after having held it (the process should exit). */
+  onLostLeadership?: () => void;
+}
+
+const CLUSTER_KEY = 'cluster';
+
+export class Operator {
+  readonly state: ClusterState;
+  private readonly caches: Array<ListWatchCache<KubeObject>> = [];
+  private readonly reconcilers: Reconcilers;
+  private queues: { namespace: WorkQueue; sharedservice: WorkQueue; cluster: WorkQueue; catalog: WorkQueue } | undefined;
+  private readonly elector: LeaderElector | undefined;
+  private readonly pendingStatus = new Map<string, NodeJS.Timeout>();
+  private stopping = false;
+  private leading = false;
+
+  constructor(private readonly options: OperatorOptions) {
+    const { api, config, logger, metrics } = options;
+    const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+    const cache = <T extends KubeObject>(resource: ResourceRef, onChange: (object: T, old: T | undefined) => void, labelSelector?: string) => {
+      const informer = new ListWatchCache<T>({
+        api,
+        resource,
+        labelSelector,
+        pageSize: options.cache?.pageSize,
+        stallTimeoutMs: options.cache?.stallTimeoutMs,
+        backoff: { baseMs: options.cache?.backoffBaseMs ?? 200, capMs: options.cache?.backoffCapMs ?? 30_000 },
+        onChange: (event) => {
+          if (this.state?.hasSynced()) onChange(event.object, event.old);
+        },
+        onRestart: (reason) => {
+          metrics.watchRestarts.inc({ resource: resource.plural, reason });
+          logger.debug('watch restarted', { resource: resource.plural, reason });
+        },
+        logger,
+      });
+      this.caches.push(informer as unknown as ListWatchCache<KubeObject>);
+      return informer as ObjectCache<T>;
+    };
+    const caches: StateCaches = {
+      namespaces: cache<Namespace>(RESOURCES.namespaces, (ns, old) => this.namespaceChanged(ns, old)),
+      profiles: cache(RESOURCES.networkProfiles, (object) => this.catalogChanged('NetworkProfile', object)),
+      services: cache(RESOURCES.sharedServices, (object) => this.catalogChanged('SharedService', object)),
+      baselines: cache(RESOURCES.networkBaselines, (object) => this.catalogChanged('NetworkBaseline', object)),
+      policies: cache<ObservedPolicy>(RESOURCES.ciliumNetworkPolicies, (policy) => this.policyChanged(policy), managed),
+      clusterPolicies: cache<ObservedPolicy>(RESOURCES.ciliumClusterwideNetworkPolicies, () => this.add('cluster', CLUSTER_KEY), managed),
+    };
+    this.state = new ClusterState(caches, config);
+    const events = new EventRecorder(api, options.leaderElection.identity, (error) => logger.warn('event not recorded', { error: errorMessage(error) }));
+    this.reconcilers = new Reconcilers({
+      api,
+      state: this.state,
+      config,
+      events,
+      logger,
+      dryRun: options.dryRun,
+      onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }),
+    });
+    metrics.setSnapshotSource(() => (this.state.hasSynced() ? this.snapshot() : undefined));
+    if (options.leaderElection.enabled) {
+      const le = options.leaderElection;
+      this.elector = new LeaderElector({
+        api,
+        namespace: le.namespace,
+        name: le.name,
+        identity: le.identity,
+        leaseDurationMs: le.leaseDurationMs,
+        renewDeadlineMs: le.renewDeadlineMs,
+        retryPeriodMs: le.retryPeriodMs,
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: () => this.lostLeadership(),
+        onError: (error) => logger.warn('leader election', { error: errorMessage(error) }),
+      });
+    }
+  }
+
+  /** Starts the caches and the campaign for leadership; resolves once the caches have synced. */
+  async start(signal?: AbortSignal): Promise<void> {
+    for (const informer of this.caches) informer.start();
+    await Promise.all(this.caches.map((informer) => informer.waitForSync(signal)));
+    this.options.logger.info('caches synced', { namespaces: this.state.caches.namespaces.list().length });
+    if (this.elector) this.elector.start();
+    else this.startLeading();
+  }
+
+  isReady(): boolean {
+    return this.state.hasSynced();
+  }
+
+  isLeader(): boolean {
+    return this.leading;
+  }
+
+  private startLeading(): void {
+    if (this.stopping || this.leading) return;
+    this.leading = true;
+    this.options.metrics.leader.set(1);
+    this.options.logger.info('became leader', { identity: this.options.leaderElection.identity });
+    const make = (controller: string, reconcile: (key: string) => Promise<{ requeueAfter?: number } | void>, concurrency: number) =>
+      new WorkQueue({
+        controller,
+        concurrency,
+        reconcile: (key) => reconcile(key),
+        metrics: this.options.metrics,
+        onError: (key, error, retryInMs) =>
+          this.options.logger.warn('reconcile failed', { controller, key, error: errorMessage(error), retryInMs }),
+      });
+    const r = this.reconcilers;
+    this.queues = {
+      namespace: make('namespace', (key) => r.reconcileNamespace(key), this.options.concurrency),
+      sharedservice: make('sharedservice', (key) => r.reconcileSharedService(key), Math.min(2, this.options.concurrency)),
+      cluster: make('cluster', () => r.reconcileCluster(), 1),
+      catalog: make('catalog', (key) => r.reconcileCatalogObject(key), Math.min(2, this.options.concurrency)),
+    };
+    this.enqueueEverything('low');
+  }
+
+  private lostLeadership(): void {
+    if (!this.leading) return;
+    this.options.logger.error('lost leadership; stopping', { identity: this.options.leaderElection.identity });
+    this.options.metrics.leader.set(0);
+    this.leading = false;
+    const queues = this.queues;
+    this.queues = undefined;
+    if (queues) void Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs: 5_000 })));
+    this.options.onLostLeadership?.();
+  }
+
+  /** Every key there is, including keys of orphans (generated objects whose source is gone). */
+  private enqueueEverything(priority: AddPriority): void {
+    this.add('cluster', CLUSTER_KEY, priority);
+    const namespaces = new Set(this.state.caches.namespaces.list().map((ns) => ns.metadata?.name ?? ''));
+    const services = new Set([...this.state.caches.services.list()].map((s) => s.metadata?.name ?? ''));
+    for (const policy of this.state.caches.policies.list()) {
+      const source = this.state.sourceOf(policy);
+      if (source?.type === 'access-ingress') services.add(source.source);
+      else if (policy.metadata.namespace) namespaces.add(policy.metadata.namespace);
+    }
+    for (const name of services) this.add('sharedservice', name, priority);
+    for (const name of namespaces) this.add('namespace', name, priority);
+    for (const [kind, cache] of [
+      ['NetworkProfile', this.state.caches.profiles],
+      ['SharedService', this.state.caches.services],
+      ['NetworkBaseline', this.state.caches.baselines],
+    ] as const) {
+      for (const object of cache.list()) this.add('catalog', `${kind}/${object.metadata?.name}`, priority);
+    }
+  }
+
+  private add(queue: 'namespace' | 'sharedservice' | 'cluster' | 'catalog', key: string, priority: AddPriority = 'normal'): void {
+    this.queues?.[queue].add(key, { priority });
+  }
+
+  /** Catalog status is coalesced: counts change with every namespace during a sync. */
+  private addStatus(kind: CatalogKind, name: string): void {
+    const key = `${kind}/${name}`;
+    if (!this.queues || this.pendingStatus.has(key)) return;
+    this.pendingStatus.set(
+      key,
+      setTimeout(() => {
+        this.pendingStatus.delete(key);
+        this.add('catalog', key);
+      }, this.options.statusDelayMs ?? 1_000),
+    );
+  }
+
+  private namespaceChanged(namespace: Namespace, old: Namespace | undefined): void {
+    const name = namespace.metadata?.name ?? '';
+    this.add('namespace', name);
+    const keys = this.options.config.keys;
+    const services = new Set<string>();
+    const profiles = new Set<string>();
+    for (const labels of [namespace.metadata?.labels ?? {}, old?.metadata?.labels ?? {}]) {
+      for (const key of Object.keys(labels)) if (key.startsWith(keys.accessPrefix)) services.add(key.slice(keys.accessPrefix.length));
+      if (labels[keys.profile]) profiles.add(labels[keys.profile]!);
+    }
+    const catalog = this.state.catalog();
+    for (const service of services) {
+      if (catalog.services.get(service)?.manageIngress || this.state.ownedPoliciesFrom('access-ingress', service).length > 0) this.add('sharedservice', service);
+      if (this.state.caches.services.get(service)) this.addStatus('SharedService', service);
+    }
+    for (const profile of profiles) if (this.state.caches.profiles.get(profile)) this.addStatus('NetworkProfile', profile);
+    // A namespace coming or going can be the home of a shared service.
+    for (const service of catalog.services.values()) {
+      if (service.manageIngress && service.target.kind === 'pods' && service.target.namespace === name) this.add('sharedservice', service.name);
+    }
+  }
+
+  private catalogChanged(kind: CatalogKind, object: KubeObject): void {
+    this.state.catalogChanged();
+    const name = object.metadata?.name ?? '';
+    this.add('catalog', `${kind}/${name}`);
+    const keys = this.options.config.keys;
+    if (kind === 'NetworkBaseline') {
+      this.add('cluster', CLUSTER_KEY);
+      return;
+    }
+    if (kind === 'SharedService') this.add('sharedservice', name);
+    for (const namespace of this.state.caches.namespaces.list()) {
+      const labels = namespace.metadata?.labels ?? {};
+      const uses = kind === 'NetworkProfile' ? labels[keys.profile] === name : labels[`${keys.accessPrefix}${name}`] !== undefined;
+      if (uses && !isTerminating(namespace)) this.add('namespace', namespace.metadata?.name ?? '');
+    }
+  }
+
+  private policyChanged(policy: ObservedPolicy): void {
+    const source = this.state.sourceOf(policy);
+    if (source?.type === 'access-ingress') this.add('sharedservice', source.source);
+    else if (policy.metadata.namespace) this.add('namespace', policy.metadata.namespace);
+  }
+
+  /** What the scrape-time gauges report, from the caches. */
+  snapshot(): ClusterSnapshot {
+    const enforcementDisabled = new Map<string, number | undefined>();
+    const namespacesPerProfile = new Map<string, number>();
+    const labelErrors: Array<{ namespace: string; label: string; reason: string }> = [];
+    for (const intent of this.state.liveIntents()) {
+      if (intent.enforcementDisabled) enforcementDisabled.set(intent.namespace, undefined);
+      for (const problem of intent.problems) labelErrors.push({ namespace: intent.namespace, label: problem.label, reason: problem.reason });
+      if (intent.protected) continue;
+      const profile = intent.profile.state === 'valid' || intent.profile.state === 'unavailable' ? intent.profile.name : 'none';
+      if (intent.profile.state !== 'invalid') namespacesPerProfile.set(profile, (namespacesPerProfile.get(profile) ?? 0) + 1);
+    }
+    const managedPolicies = new Map([
+      ['CiliumNetworkPolicy', this.state.caches.policies.list().length],
+      ['CiliumClusterwideNetworkPolicy', this.state.caches.clusterPolicies.list().length],
+    ]);
+    return { enforcementDisabled, namespacesPerProfile, labelErrors, managedPolicies };
+  }
+
+  /** Resolves when no reconcile is queued or running (tests and benchmarks). */
+  async waitForIdle(): Promise<void> {
+    for (;;) {
+      const queues = this.queues;
+      if (!queues) return;
+      await Promise.all(Object.values(queues).map((queue) => queue.waitForIdle()));
+      if (this.pendingStatus.size === 0 && Object.values(queues).every((queue) => queue.len() === 0)) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** SIGTERM: stop taking work, finish in-flight writes, release the lease, stop the caches. */
+  async stop(drainTimeoutMs = 5_000): Promise<void> {
+    this.stopping = true;
+    for (const timer of this.pendingStatus.values()) clearTimeout(timer);
+    this.pendingStatus.clear();
+    const queues = this.queues;
+    this.queues = undefined;
+    if (queues) await Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs })));
+    await this.elector?.stop();
+    this.leading = false;
+    this.options.metrics.leader.set(0);
+    await Promise.all(this.caches.map((informer) => informer.stop()));
+  }
+}

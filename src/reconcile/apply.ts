@@ -1,0 +1,129 @@
+// Carries out a diff against the API: creates and updates first, deletes last (make-before-break),
+// deletes only the exact object observed (uid precondition), never overwrites an object without our
+// managed-by label, and in dry-run mode only logs. Drift corrections are counted when an object we
+// had in sync is found changed or gone while what we want of it has not changed.
+
+import { createHash } from 'node:crypto';
+import type { KubeApi } from '../kube/api.js';
+import { isAlreadyExists, isConflict, isNotFound } from '../kube/api.js';
+import { RESOURCES, type ResourceRef } from '../kube/resources.js';
+import type { PolicyKind, PolicyObject } from '../kube/types.js';
+import type { Logger } from '../observability/logger.js';
+import { objectKey } from '../render/render.js';
+import { isInSync, isOwned, type ObservedPolicy, type PolicyDiff } from './diff.js';
+
+export interface ApplyOutcome {
+  created: string[];
+  updated: string[];
+  deleted: string[];
+  /** Desired objects whose name is held by an object we do not own. */
+  conflicts: string[];
+}
+
+export interface ApplyContext {
+  api: KubeApi;
+  logger: Logger;
+  dryRun: boolean;
+  onDriftCorrected(kind: PolicyKind): void;
+}
+
+export function policyResource(kind: PolicyKind): ResourceRef {
+  return kind === 'CiliumNetworkPolicy' ? RESOURCES.ciliumNetworkPolicies : RESOURCES.ciliumClusterwideNetworkPolicies;
+}
+
+const displayName = (object: { metadata: { name: string; namespace?: string } }): string =>
+  object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name;
+
+function specHash(spec: unknown): string {
+  return createHash('sha1').update(JSON.stringify(spec)).digest('base64');
+}
+
+/** Remembers, per object, the spec we last saw it in sync with; that is how drift is told apart from a catalog change. */
+export class DriftTracker {
+  private readonly inSync = new Map<string, string>();
+
+  noteInSync(desired: PolicyObject): void {
+    this.inSync.set(objectKey(desired), specHash(desired.spec));
+  }
+
+  /** The object differs from (or lacks) a desired spec we had already applied: someone else changed it. */
+  isDrift(desired: PolicyObject): boolean {
+    return this.inSync.get(objectKey(desired)) === specHash(desired.spec);
+  }
+
+  forget(object: { kind?: string; metadata?: { namespace?: string; name?: string } }): void {
+    this.inSync.delete(objectKey(object));
+  }
+}
+
+export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: DriftTracker, desired: readonly PolicyObject[]): Promise<ApplyOutcome> {
+  const { api, logger, dryRun } = context;
+  const outcome: ApplyOutcome = { created: [], updated: [], deleted: [], conflicts: diff.conflicts.map((c) => displayName(c.desired)) };
+  const changed = new Set([...diff.create, ...diff.update.map((u) => u.desired)].map(objectKey));
+  for (const object of desired) if (!changed.has(objectKey(object))) drift.noteInSync(object);
+
+  for (const object of diff.create) {
+    if (dryRun) {
+      logger.info('dry-run: would create', { kind: object.kind, object: displayName(object) });
+      continue;
+    }
+    const resource = policyResource(object.kind);
+    try {
+      await api.create(resource, object);
+      if (drift.isDrift(object)) context.onDriftCorrected(object.kind);
+      outcome.created.push(displayName(object));
+    } catch (error) {
+      if (!isAlreadyExists(error)) throw error;
+      // Our cache had not seen it yet, or someone else holds the name: look before touching.
+      const existing = await api.get<ObservedPolicy>(resource, object.metadata.name, object.metadata.namespace);
+      if (!isOwned(existing)) {
+        outcome.conflicts.push(displayName(object));
+        continue;
+      }
+      if (!isInSync(object, existing)) {
+        await api.update(resource, { ...existing, metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...object.metadata.labels } }, spec: object.spec });
+        outcome.updated.push(displayName(object));
+      }
+    }
+    drift.noteInSync(object);
+  }
+
+  for (const { desired: object, next } of diff.update) {
+    if (dryRun) {
+      logger.info('dry-run: would update', { kind: object.kind, object: displayName(object) });
+      continue;
+    }
+    await api.update(policyResource(object.kind), next);
+    if (drift.isDrift(object)) context.onDriftCorrected(object.kind);
+    drift.noteInSync(object);
+    outcome.updated.push(displayName(object));
+  }
+
+  for (const object of diff.delete) {
+    if (dryRun) {
+      logger.info('dry-run: would delete', { kind: object.kind, object: displayName(object) });
+      continue;
+    }
+    try {
+      await api.delete(policyResource(object.kind), object.metadata.name, object.metadata.namespace, {
+        preconditions: object.metadata.uid ? { uid: object.metadata.uid } : undefined,
+      });
+      outcome.deleted.push(displayName(object));
+    } catch (error) {
+      // Already gone, or replaced by a different object since we looked: nothing of ours to delete.
+      if (!isNotFound(error) && !isConflict(error)) throw error;
+    }
+    drift.forget(object);
+  }
+  return outcome;
+}
+
+export function describeOutcome(outcome: ApplyOutcome): string {
+  const parts: string[] = [];
+  if (outcome.created.length) parts.push(`created ${outcome.created.join(', ')}`);
+  if (outcome.updated.length) parts.push(`updated ${outcome.updated.join(', ')}`);
+  if (outcome.deleted.length) parts.push(`deleted ${outcome.deleted.join(', ')}`);
+  return parts.join('; ');
+}
+
+export const madeWrites = (outcome: ApplyOutcome): boolean => outcome.created.length + outcome.updated.length + outcome.deleted.length > 0;

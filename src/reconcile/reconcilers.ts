@@ -1,0 +1,226 @@
+// The reconcilers: level-based, one per key kind. Each reads the current state from the caches,
+// renders what should exist, diffs against what does, and converges. They own no retry logic: a
+// thrown error goes back to the work queue, which retries with backoff.
+
+import type { RenderConfig } from '../config.js';
+import type { KubeApi } from '../kube/api.js';
+import { isConflict, isNotFound } from '../kube/api.js';
+import type { EventRecorder } from '../kube/events.js';
+import { RESOURCES, type ResourceRef } from '../kube/resources.js';
+import type { KubeObject, PolicyKind } from '../kube/types.js';
+import type { Logger } from '../observability/logger.js';
+import { canonicalize, jsonEqual } from '../render/canonical.js';
+import { renderAccessIngressPolicy } from '../render/policies.js';
+import { renderClusterPolicies, renderIntent, type RetainRule } from '../render/render.js';
+import { CATALOG_API_VERSION, type CatalogKind } from '../catalog/types.js';
+import { applyDiff, describeOutcome, DriftTracker, madeWrites, type ApplyOutcome } from './apply.js';
+import { diffPolicies } from './diff.js';
+import { isTerminating, type ClusterState } from './state.js';
+import type { ReconcileResult } from './workqueue.js';
+
+/** How long to wait before looking again at a name held by someone else's object (we do not watch those). */
+export const CONFLICT_RECHECK_MS = 60_000;
+const STATUS_NAMESPACE_LIMIT = 100;
+
+export interface ReconcilerContext {
+  api: KubeApi;
+  state: ClusterState;
+  config: RenderConfig;
+  events: EventRecorder;
+  logger: Logger;
+  dryRun: boolean;
+  onDriftCorrected(kind: PolicyKind): void;
+}
+
+export const catalogResource: Record<CatalogKind, ResourceRef> = {
+  NetworkProfile: RESOURCES.networkProfiles,
+  SharedService: RESOURCES.sharedServices,
+  NetworkBaseline: RESOURCES.networkBaselines,
+};
+
+export class Reconcilers {
+  private readonly drift = new DriftTracker();
+
+  constructor(private readonly context: ReconcilerContext) {}
+
+  private get keys() {
+    return this.context.config.keys;
+  }
+
+  private async apply(diff: ReturnType<typeof diffPolicies>, desired: Parameters<typeof applyDiff>[3]): Promise<ApplyOutcome> {
+    return applyDiff(this.context, diff, this.drift, desired);
+  }
+
+  private async reportConflicts(outcome: ApplyOutcome, target: Parameters<EventRecorder['record']>[0]): Promise<ReconcileResult> {
+    if (outcome.conflicts.length === 0) return {};
+    const note = `not overwriting ${outcome.conflicts.join(', ')}: an object of that name exists without app.kubernetes.io/managed-by=netpol-profiles`;
+    this.context.logger.warn('name conflict', { target: target.name, objects: outcome.conflicts });
+    await this.context.events.record(target, 'Warning', 'NameConflict', note);
+    return { requeueAfter: CONFLICT_RECHECK_MS };
+  }
+
+  /** `profile-<P>` and `access-<S>` of one namespace. */
+  async reconcileNamespace(name: string): Promise<ReconcileResult> {
+    const { state } = this.context;
+    const namespace = state.caches.namespaces.get(name);
+    // A namespace that is gone or going takes its policies with it; writing into it would only fail.
+    if (!namespace || isTerminating(namespace)) {
+      if (!namespace) state.forgetNamespace(name);
+      return {};
+    }
+    const intent = state.intent(namespace);
+    const rendered = renderIntent(intent, state.catalog(), this.context.config);
+    const observed = state.ownedPoliciesIn(name, ['profile', 'access']);
+    const diff = diffPolicies(rendered.objects, observed, rendered.retain, this.keys);
+    const outcome = await this.apply(diff, rendered.objects);
+    const target = { apiVersion: 'v1', kind: 'Namespace', name, uid: namespace.metadata?.uid };
+    for (const problem of intent.problems) {
+      await this.context.events.record(target, 'Warning', problem.reason, `${problem.label}: ${problem.message}`);
+    }
+    if (madeWrites(outcome)) {
+      this.context.logger.info('policies applied', { namespace: name, changes: describeOutcome(outcome) });
+      await this.context.events.record(target, 'Normal', 'PoliciesApplied', describeOutcome(outcome));
+    }
+    return this.reportConflicts(outcome, target);
+  }
+
+  /** `access-<S>-ingress` in the service's namespace. */
+  async reconcileSharedService(name: string): Promise<ReconcileResult> {
+    const { state } = this.context;
+    const catalog = state.catalog();
+    const service = catalog.services.get(name);
+    const granted = service?.manageIngress
+      ? state
+          .liveIntents()
+          .filter((intent) => intent.access.includes(name))
+          .map((intent) => intent.namespace)
+      : [];
+    const policy = service ? renderAccessIngressPolicy(service, granted, this.keys) : undefined;
+    const observed = state.ownedPoliciesFrom('access-ingress', name);
+    const retain: RetainRule[] = [];
+    // A rejected service keeps what it had, wherever it is.
+    if (catalog.rejected.services.has(name)) {
+      for (const object of observed) retain.push({ namespace: object.metadata.namespace, sourceType: 'access-ingress', source: name });
+    }
+    // Nothing can be written into a home namespace that does not exist or is going away; what is
+    // there goes with it.
+    const home = policy ? state.caches.namespaces.get(policy.metadata.namespace!) : undefined;
+    const homeWritable = home !== undefined && !isTerminating(home);
+    if (policy && !homeWritable) retain.push({ namespace: policy.metadata.namespace, sourceType: 'access-ingress', source: name });
+    const desired = policy && homeWritable ? [policy] : [];
+    const diff = diffPolicies(desired, observed, retain, this.keys);
+    const outcome = await this.apply(diff, desired);
+    if (madeWrites(outcome)) this.context.logger.info('policies applied', { sharedService: name, changes: describeOutcome(outcome) });
+    return this.reportConflicts(outcome, { apiVersion: CATALOG_API_VERSION, kind: 'SharedService', name });
+  }
+
+  /** The cluster-wide objects: the escape hatch and the baselines. */
+  async reconcileCluster(): Promise<ReconcileResult> {
+    const { state } = this.context;
+    const { objects, retain } = renderClusterPolicies(state.catalog(), this.context.config);
+    const diff = diffPolicies(objects, state.caches.clusterPolicies.list(), retain, this.keys);
+    const outcome = await this.apply(diff, objects);
+    if (madeWrites(outcome)) this.context.logger.info('policies applied', { cluster: true, changes: describeOutcome(outcome) });
+    return this.reportConflicts(outcome, { apiVersion: 'v1', kind: 'Namespace', name: 'default' });
+  }
+
+  /** Namespaces that use a catalog object (sorted). */
+  usersOf(kind: CatalogKind, name: string): string[] {
+    if (kind === 'NetworkBaseline') return [];
+    return this.context.state
+      .liveIntents()
+      .filter((intent) =>
+        kind === 'NetworkProfile'
+          ? (intent.profile.state === 'valid' || intent.profile.state === 'unavailable') && intent.profile.name === name
+          : intent.access.includes(name) || intent.retainedAccess.includes(name),
+      )
+      .map((intent) => intent.namespace)
+      .sort();
+  }
+
+  /** Status (`namespaceCount`, `namespaces`, `Ready` condition) and the in-use finalizer of one catalog object. */
+  async reconcileCatalogObject(key: string): Promise<ReconcileResult> {
+    const [kind, name] = key.split('/') as [CatalogKind, string];
+    const { state, api } = this.context;
+    const cache = { NetworkProfile: state.caches.profiles, SharedService: state.caches.services, NetworkBaseline: state.caches.baselines }[kind];
+    const object = cache.get(name);
+    if (!object) return {};
+    const resource = catalogResource[kind];
+    const users = this.usersOf(kind, name);
+    const finalizer = this.keys.inUseFinalizer;
+    const finalizers = object.metadata?.finalizers ?? [];
+    const deleting = object.metadata?.deletionTimestamp !== undefined;
+    const target = { apiVersion: CATALOG_API_VERSION, kind, name, uid: object.metadata?.uid };
+
+    // The finalizer first: it is what protects namespaces from losing their policies.
+    const wantFinalizer = users.length > 0;
+    if (wantFinalizer !== finalizers.includes(finalizer)) {
+      if (this.context.dryRun) {
+        this.context.logger.info(`dry-run: would ${wantFinalizer ? 'add' : 'remove'} finalizer`, { kind, name });
+      } else {
+        const next = wantFinalizer ? [...finalizers, finalizer] : finalizers.filter((f) => f !== finalizer);
+        try {
+          await api.patch(resource, name, undefined, [
+            { op: 'test', path: '/metadata/resourceVersion', value: object.metadata?.resourceVersion },
+            { op: 'add', path: '/metadata/finalizers', value: next },
+          ], 'json');
+        } catch (error) {
+          if (isNotFound(error)) return {};
+          throw error;
+        }
+        return {}; // the watch brings the new version back, and with it the status pass
+      }
+    }
+    if (deleting && users.length > 0) {
+      await this.context.events.record(
+        target,
+        'Warning',
+        'InUse',
+        `deletion waits until no namespace uses it; still used by ${users.length}: ${users.slice(0, 20).join(', ')}${users.length > 20 ? ', …' : ''}`,
+      );
+    }
+    await this.updateCatalogStatus(object, resource, kind, name, users);
+    return {};
+  }
+
+  private async updateCatalogStatus(object: KubeObject, resource: ResourceRef, kind: CatalogKind, name: string, users: string[]): Promise<void> {
+    const problems = this.context.state.catalogProblems(`${kind}/${name}`);
+    const current = (object.status ?? {}) as { conditions?: Array<Record<string, unknown>>; [key: string]: unknown };
+    const ready = problems.length === 0;
+    const previous = current.conditions?.find((c) => c.type === 'Ready');
+    const reason = ready ? 'Valid' : 'Invalid';
+    const message = ready ? (kind === 'NetworkBaseline' ? 'rendered as baseline-' + name : `used by ${users.length} namespace(s)`) : problems.join('; ');
+    const generation = object.metadata?.generation;
+    const condition = {
+      type: 'Ready',
+      status: ready ? 'True' : 'False',
+      reason,
+      message: message.slice(0, 32768),
+      observedGeneration: generation,
+      lastTransitionTime: previous && previous.status === (ready ? 'True' : 'False') ? previous.lastTransitionTime : new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+    };
+    const status: Record<string, unknown> =
+      kind === 'NetworkBaseline'
+        ? { observedGeneration: generation, conditions: [condition] }
+        : { observedGeneration: generation, namespaceCount: users.length, namespaces: users.slice(0, STATUS_NAMESPACE_LIMIT), conditions: [condition] };
+    if (sameStatus(current, status)) return;
+    if (this.context.dryRun) return;
+    try {
+      await this.context.api.updateStatus(resource, { ...object, status });
+    } catch (error) {
+      // A newer version is on its way through the watch; the next pass writes from it.
+      if (!isConflict(error) && !isNotFound(error)) throw error;
+    }
+    if (!ready && (!previous || previous.status !== 'False' || previous.message !== condition.message)) {
+      await this.context.events.record({ apiVersion: CATALOG_API_VERSION, kind, name, uid: object.metadata?.uid }, 'Warning', 'Invalid', message);
+    }
+  }
+}
+
+function sameStatus(current: Record<string, unknown>, next: Record<string, unknown>): boolean {
+  const strip = (status: Record<string, unknown>) => ({
+    ...status,
+    conditions: ((status.conditions as Array<Record<string, unknown>> | undefined) ?? []).map(({ lastTransitionTime: _t, ...rest }) => rest),
+  });
+  return jsonEqual(canonicalize(strip(current)), canonicalize(strip(next)));
+}

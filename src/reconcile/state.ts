@@ -1,0 +1,117 @@
+// The operator's view of the cluster, read from its list-watch caches: the catalog (rebuilt only
+// when a catalog object changes), each namespace's intent (memoised per namespace version), and the
+// generated objects that exist, indexed the ways the reconcilers look them up.
+
+import type { RenderConfig } from '../config.js';
+import { buildCatalog, type InputProblem } from '../catalog/load.js';
+import { emptyCatalog, type Catalog } from '../catalog/types.js';
+import type { KubeObject, Namespace } from '../kube/types.js';
+import { evaluateNamespace, type NamespaceIntent } from '../labels.js';
+import { catalogNames } from '../render/render.js';
+import { parseGeneratedFrom, type SourceType } from '../render/policies.js';
+import type { ObservedPolicy } from './diff.js';
+
+/** What the reconcilers need from a list-watch cache. */
+export interface ObjectCache<T extends KubeObject> {
+  get(name: string, namespace?: string): T | undefined;
+  list(): T[];
+  listByNamespace(namespace: string): T[];
+  hasSynced(): boolean;
+}
+
+export interface StateCaches {
+  namespaces: ObjectCache<Namespace>;
+  profiles: ObjectCache<KubeObject>;
+  services: ObjectCache<KubeObject>;
+  baselines: ObjectCache<KubeObject>;
+  policies: ObjectCache<ObservedPolicy>;
+  clusterPolicies: ObjectCache<ObservedPolicy>;
+}
+
+export class ClusterState {
+  private catalogVersion = 0;
+  private built: { version: number; catalog: Catalog; problems: InputProblem[] } | undefined;
+  private readonly intents = new Map<string, { resourceVersion: string | undefined; catalogVersion: number; intent: NamespaceIntent }>();
+
+  constructor(
+    readonly caches: StateCaches,
+    readonly config: RenderConfig,
+  ) {}
+
+  hasSynced(): boolean {
+    return Object.values(this.caches).every((cache: ObjectCache<KubeObject>) => cache.hasSynced());
+  }
+
+  /** A catalog object changed: the catalog and every intent must be recomputed. */
+  catalogChanged(): void {
+    this.catalogVersion++;
+  }
+
+  private build(): { catalog: Catalog; problems: InputProblem[] } {
+    if (this.built?.version !== this.catalogVersion) {
+      const objects = [...this.caches.profiles.list(), ...this.caches.services.list(), ...this.caches.baselines.list()].map((object) => ({
+        source: 'cluster',
+        object,
+      }));
+      const { catalog, problems } = objects.length === 0 ? { catalog: emptyCatalog(), problems: [] } : buildCatalog(objects);
+      this.built = { version: this.catalogVersion, catalog, problems };
+    }
+    return this.built;
+  }
+
+  catalog(): Catalog {
+    return this.build().catalog;
+  }
+
+  /** Validation problems of catalog objects, by `Kind/name`. */
+  catalogProblems(subject: string): string[] {
+    return this.build()
+      .problems.filter((problem) => problem.subject === subject)
+      .map((problem) => problem.message);
+  }
+
+  intent(namespace: Namespace): NamespaceIntent {
+    const name = namespace.metadata?.name ?? '';
+    const resourceVersion = namespace.metadata?.resourceVersion;
+    const cached = this.intents.get(name);
+    if (cached && cached.resourceVersion === resourceVersion && cached.catalogVersion === this.catalogVersion && resourceVersion !== undefined) {
+      return cached.intent;
+    }
+    const intent = evaluateNamespace(name, namespace.metadata?.labels ?? {}, catalogNames(this.catalog()), this.config);
+    this.intents.set(name, { resourceVersion, catalogVersion: this.catalogVersion, intent });
+    return intent;
+  }
+
+  forgetNamespace(name: string): void {
+    this.intents.delete(name);
+  }
+
+  /** Intents of every namespace that exists and is not being deleted. */
+  liveIntents(): NamespaceIntent[] {
+    return this.caches.namespaces
+      .list()
+      .filter((namespace) => !isTerminating(namespace))
+      .map((namespace) => this.intent(namespace));
+  }
+
+  /** Generated objects in `namespace` of the given source types. */
+  ownedPoliciesIn(namespace: string, types: readonly SourceType[]): ObservedPolicy[] {
+    return this.caches.policies.listByNamespace(namespace).filter((policy) => types.includes(this.sourceOf(policy)?.type as SourceType));
+  }
+
+  /** Generated CNPs of one source, wherever they are (e.g. `access-ingress` of a service that moved). */
+  ownedPoliciesFrom(type: SourceType, source: string): ObservedPolicy[] {
+    return this.caches.policies.list().filter((policy) => {
+      const from = this.sourceOf(policy);
+      return from?.type === type && from.source === source;
+    });
+  }
+
+  sourceOf(policy: KubeObject): { type: SourceType; source: string } | undefined {
+    return parseGeneratedFrom(policy.metadata?.labels?.[this.config.keys.generatedFrom]);
+  }
+}
+
+export function isTerminating(namespace: Namespace): boolean {
+  return namespace.metadata?.deletionTimestamp !== undefined || namespace.status?.phase === 'Terminating';
+}

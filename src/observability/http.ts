@@ -60,7 +60,8 @@ export function serveHealth(isReady: () => boolean, address: ListenAddress): Pro
   const server = http.createServer((request, response) => {
     const path = request.url?.split('?')[0];
     if (path === '/healthz') response.writeHead(200).end('ok\n');
-    else if (path === '/readyz') isReady() ? response.writeHead(200).end('ok\n') : response.writeHead(503).end('caches not synced\n');
+    else if (path === '/readyz' && isReady()) response.writeHead(200).end('ok\n');
+    else if (path === '/readyz') response.writeHead(503).end('caches not synced\n');
     else response.writeHead(404).end('not found\n');
   });
   return listen(server, address);

@@ -80,7 +80,8 @@ export class OperatorMetrics implements WorkQueueMetrics {
   });
 
   constructor(version: string) {
-    const metrics = this;
+    // The gauges' collect() runs with the gauge as `this`; read the snapshot through a closure.
+    const read = (): ClusterSnapshot | undefined => this.snapshot();
     collectDefaultMetrics({ register: this.registry });
     this.buildInfo.set({ version }, 1);
     this.leader.set(0);
@@ -99,7 +100,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const namespace of metrics.snapshot()?.enforcementDisabled.keys() ?? []) this.set({ namespace }, 1);
+        for (const namespace of read()?.enforcementDisabled.keys() ?? []) this.set({ namespace }, 1);
       },
     });
     new Gauge({
@@ -109,7 +110,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [namespace, since] of metrics.snapshot()?.enforcementDisabled ?? []) {
+        for (const [namespace, since] of read()?.enforcementDisabled ?? []) {
           if (since !== undefined) this.set({ namespace }, since);
         }
       },
@@ -121,7 +122,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [profile, count] of metrics.snapshot()?.namespacesPerProfile ?? []) this.set({ profile }, count);
+        for (const [profile, count] of read()?.namespacesPerProfile ?? []) this.set({ profile }, count);
       },
     });
     new Gauge({
@@ -131,7 +132,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const error of metrics.snapshot()?.labelErrors ?? []) this.set(error, 1);
+        for (const error of read()?.labelErrors ?? []) this.set(error, 1);
       },
     });
     new Gauge({
@@ -140,7 +141,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
       labelNames: ['kind'] as const,
       registers: [this.registry],
       collect() {
-        const counts = metrics.snapshot()?.managedPolicies;
+        const counts = read()?.managedPolicies;
         for (const kind of POLICY_KINDS) this.set({ kind }, counts?.get(kind) ?? 0);
       },
     });

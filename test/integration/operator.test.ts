@@ -1,0 +1,173 @@
+// The operator against the test API server over real HTTP: label changes, typos, protected
+// namespaces, drift, foreign objects, catalog changes and restarts, asserted on cluster state.
+import { expect } from 'chai';
+import { HttpKubeApi } from '../../src/kube/http-api.js';
+import { RESOURCES } from '../../src/kube/resources.js';
+import type { TestApiServer } from '../support/apiserver/server.js';
+import {
+  D,
+  eventsFor,
+  eventually,
+  expectConverged,
+  namespace,
+  ownedObjects,
+  startOperator,
+  startServerWithCatalog,
+  type RunningOperator,
+} from '../support/operator-harness.js';
+
+const CNP = ['cilium.io/v2', 'ciliumnetworkpolicies'] as const;
+const CCNP = ['cilium.io/v2', 'ciliumclusterwidenetworkpolicies'] as const;
+
+describe('operator (integration)', function () {
+  this.timeout(60_000);
+  let server: TestApiServer;
+  let running: RunningOperator | undefined;
+
+  beforeEach(async () => {
+    server = await startServerWithCatalog();
+  });
+  afterEach(async () => {
+    await running?.stop();
+    running = undefined;
+    await server.stop();
+  });
+
+  const cnp = (ns: string, name: string) => server.get(...CNP, ns, name);
+
+  it('creates the cluster-wide objects and the policies of labelled namespaces', async () => {
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard', [`access.${D}/postgres`]: 'true' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    expect(cnp('shop', 'profile-standard')).to.not.equal(undefined);
+    expect(cnp('shop', 'access-postgres')).to.not.equal(undefined);
+    expect(server.get(...CCNP, undefined, 'escape-hatch-allow-all')).to.not.equal(undefined);
+    expect(server.get(...CCNP, undefined, 'baseline-dns')).to.not.equal(undefined);
+  });
+
+  it('follows a label being added, changed (make-before-break) and removed', async () => {
+    server.apply(namespace('shop'));
+    running = await startOperator(server);
+    await expectConverged(server);
+    server.apply(namespace('shop', { [`${D}/profile`]: 'internal' }));
+    await eventually(() => expect(cnp('shop', 'profile-internal')).to.not.equal(undefined));
+
+    // Watch the namespace's policies as a client would: the new profile must appear before the old goes.
+    const api = new HttpKubeApi(server.kubeConfig());
+    const seen: string[] = [];
+    const stopWatch = new AbortController();
+    const listed = await api.list(RESOURCES.ciliumNetworkPolicies, { namespace: 'shop' });
+    const watching = api.watch(
+      RESOURCES.ciliumNetworkPolicies,
+      { namespace: 'shop', resourceVersion: listed.resourceVersion },
+      { onEvent: (type, object) => seen.push(`${type} ${object.metadata?.name}`) },
+      stopWatch.signal,
+    );
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    await expectConverged(server);
+    await eventually(() => expect(seen).to.include('DELETED profile-internal'));
+    stopWatch.abort();
+    await watching;
+    expect(cnp('shop', 'profile-internal')).to.equal(undefined);
+    expect(seen.indexOf('ADDED profile-standard')).to.be.greaterThan(-1);
+    expect(seen.indexOf('ADDED profile-standard')).to.be.lessThan(seen.indexOf('DELETED profile-internal'));
+
+    server.apply(namespace('shop', {}));
+    await expectConverged(server);
+    expect(server.list(...CNP, 'shop')).to.deep.equal([]);
+  });
+
+  it('keeps the applied profile on a typo, with a Warning event and a metric', async () => {
+    server.apply(namespace('blog', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await eventually(() => expect(cnp('blog', 'profile-standard')).to.not.equal(undefined));
+    server.apply(namespace('blog', { [`${D}/profile`]: 'standrad' }));
+    await eventually(() => expect(eventsFor(server, 'blog').map((e) => e.reason)).to.include('UnknownProfile'));
+    await running.operator.waitForIdle();
+    expect(cnp('blog', 'profile-standard')).to.not.equal(undefined);
+    const metrics = await running.metrics.registry.metrics();
+    expect(metrics).to.contain('netpol_profiles_label_errors{namespace="blog",label="network-policy.homelab/profile",reason="UnknownProfile"} 1');
+  });
+
+  it('generates nothing for a protected namespace or an unknown service, with events', async () => {
+    server.apply(namespace('tools', { [`${D}/platform`]: 'true', [`${D}/profile`]: 'standard' }));
+    server.apply(namespace('app', { [`access.${D}/mysql`]: 'true' }));
+    running = await startOperator(server);
+    await eventually(() => {
+      expect(eventsFor(server, 'tools').map((e) => e.reason)).to.include('ProtectedNamespace');
+      expect(eventsFor(server, 'app').map((e) => e.reason)).to.include('UnknownSharedService');
+    });
+    expect(server.list(...CNP, 'tools')).to.deep.equal([]);
+    expect(server.list(...CNP, 'app')).to.deep.equal([]);
+  });
+
+  it('restores an edited or deleted generated object, and counts the drift', async () => {
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    const edited = cnp('shop', 'profile-standard')!;
+    server.apply({ ...edited, spec: { endpointSelector: {}, ingress: [{ fromEntities: ['all'] }] } });
+    await expectConverged(server);
+    server.delete(...CNP, 'shop', 'profile-standard');
+    await expectConverged(server);
+    expect(await running.metrics.registry.getSingleMetricAsString('netpol_profiles_drift_corrections_total')).to.match(
+      /kind="CiliumNetworkPolicy"} 2/,
+    );
+  });
+
+  it('never touches a same-named object it does not own (NameConflict)', async () => {
+    server.apply(namespace('shop'));
+    const foreign = { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'profile-standard', namespace: 'shop', labels: { team: 'shop' } }, spec: { endpointSelector: {}, ingress: [{ fromEntities: ['world'] }] } };
+    server.apply(foreign);
+    running = await startOperator(server);
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    await eventually(() => expect(eventsFor(server, 'shop').map((e) => e.reason)).to.include('NameConflict'));
+    const kept = cnp('shop', 'profile-standard')!;
+    expect(kept.metadata?.labels).to.deep.equal({ team: 'shop' });
+    expect(kept.spec).to.deep.equal(foreign.spec);
+  });
+
+  it('updates every namespace when a profile changes, and adds a new baseline', async () => {
+    for (const name of ['a', 'b', 'c']) server.apply(namespace(name, { [`${D}/profile`]: 'isolated' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    const profile = server.get(`${D}/v1alpha1`, 'networkprofiles', undefined, 'isolated')!;
+    server.apply({ ...profile, spec: { ...(profile.spec as object), egress: [{ toEntities: ['world'], toPorts: [{ ports: [{ port: '443', protocol: 'TCP' }] }] }] } });
+    server.apply({ apiVersion: `${D}/v1alpha1`, kind: 'NetworkBaseline', metadata: { name: 'ntp' }, spec: { endpointSelector: {}, egress: [{ toEntities: ['world'], toPorts: [{ ports: [{ port: '123', protocol: 'UDP' }] }] }] } });
+    await expectConverged(server);
+    expect((cnp('c', 'profile-isolated')!.spec as { egress: unknown[] }).egress).to.have.length(1);
+    expect(server.get(...CCNP, undefined, 'baseline-ntp')).to.not.equal(undefined);
+  });
+
+  it('holds the deletion of an in-use profile until no namespace uses it', async () => {
+    server.apply(namespace('a', { [`${D}/profile`]: 'internal' }));
+    running = await startOperator(server);
+    await eventually(() => {
+      const profile = server.get(`${D}/v1alpha1`, 'networkprofiles', undefined, 'internal')!;
+      expect(profile.metadata?.finalizers).to.include(`${D}/in-use`);
+      expect((profile.status as { namespaceCount?: number })?.namespaceCount).to.equal(1);
+    });
+    server.delete(`${D}/v1alpha1`, 'networkprofiles', undefined, 'internal');
+    await running.operator.waitForIdle();
+    expect(server.get(`${D}/v1alpha1`, 'networkprofiles', undefined, 'internal')?.metadata?.deletionTimestamp).to.be.a('string');
+    expect(cnp('a', 'profile-internal')).to.not.equal(undefined);
+    server.apply(namespace('a', {}));
+    await eventually(() => expect(server.get(`${D}/v1alpha1`, 'networkprofiles', undefined, 'internal')).to.equal(undefined));
+    await expectConverged(server);
+  });
+
+  it('restarted against an in-sync cluster, makes zero writes', async () => {
+    for (let i = 0; i < 20; i++) server.apply(namespace(`ns-${i}`, { [`${D}/profile`]: 'standard', [`access.${D}/postgres`]: 'true', [`${D}/enforcement`]: i === 3 ? 'off' : 'enabled' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    await running.operator.waitForIdle();
+    await running.stop();
+    const mark = server.requests.mark();
+    running = await startOperator(server);
+    await running.operator.waitForIdle();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await running.operator.waitForIdle();
+    expect(server.requests.writes({ since: mark }).map((r) => `${r.verb} ${r.resource} ${r.name}`)).to.deep.equal([]);
+    expect(ownedObjects(server).size).to.equal(20 * 2 + 4);
+  });
+});

@@ -14,6 +14,7 @@ import { ApiError, badRequest, internalError, methodNotAllowed, notAcceptable, p
 import { FaultInjector } from './faults.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { openApiV3Document, openApiV3Index } from './openapi-docs.js';
+import { decodeKubeProtobuf } from './protobuf.js';
 import { ObjectRegistry, type DeleteOptions, type FieldValidation, type ListQuery, type WriteOptions } from './registry.js';
 import { RequestLog, type RequestInfo, type UserInfo } from './requestlog.js';
 import { ResourceCatalog } from './resources.js';
@@ -472,14 +473,14 @@ export class TestApiServer {
       }
       case 'create': {
         if (name !== undefined) throw methodNotAllowed();
-        const body = parseObjectBody(req.headers['content-type'], await readBody(req));
+        const body = parseObjectBody(req.headers['content-type'], await readRawBody(req));
         const result = this.registry.create(rt, nsForWrite, body, writeOptions);
         respond(result.code, result.body, warningHeaders(result.warnings));
         return;
       }
       case 'update': {
         if (name === undefined) throw methodNotAllowed();
-        const body = parseObjectBody(req.headers['content-type'], await readBody(req));
+        const body = parseObjectBody(req.headers['content-type'], await readRawBody(req));
         const result = this.registry.update(rt, nsForWrite, name, body, subresource, writeOptions);
         respond(result.code, result.body, warningHeaders(result.warnings));
         return;
@@ -492,13 +493,13 @@ export class TestApiServer {
         return;
       }
       case 'delete': {
-        const options = parseDeleteOptions(req.headers['content-type'], await readBody(req), q);
+        const options = parseDeleteOptions(req.headers['content-type'], await readRawBody(req), q);
         const result = this.registry.delete(rt, nsForWrite, name!, options, writeOptions);
         respond(result.code, result.body);
         return;
       }
       case 'deletecollection': {
-        const options = parseDeleteOptions(req.headers['content-type'], await readBody(req), q);
+        const options = parseDeleteOptions(req.headers['content-type'], await readRawBody(req), q);
         const result = this.registry.deleteCollection(rt, nsForWrite, listQuery(q), options, writeOptions);
         respond(200, { apiVersion: groupVersion(rt), kind: rt.listKind, metadata: { resourceVersion: result.resourceVersion }, items: result.items });
         return;
@@ -587,6 +588,10 @@ function partialMetadata(obj: KubeObject): unknown {
 }
 
 async function readBody(req: IncomingMessage): Promise<string> {
+  return (await readRawBody(req)).toString('utf8');
+}
+
+async function readRawBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
@@ -596,7 +601,7 @@ async function readBody(req: IncomingMessage): Promise<string> {
     else chunks.push(chunk as Buffer);
   }
   if (tooLarge) throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
 async function drain(req: IncomingMessage): Promise<void> {
@@ -604,10 +609,13 @@ async function drain(req: IncomingMessage): Promise<void> {
   await readBody(req);
 }
 
-const OBJECT_MEDIA_TYPES = ['application/json', 'application/yaml', 'application/vnd.kubernetes.protobuf'];
+const PROTOBUF = 'application/vnd.kubernetes.protobuf';
+const OBJECT_MEDIA_TYPES = ['application/json', 'application/yaml', PROTOBUF];
 
-function parseObjectBody(contentType: string | undefined, raw: string): unknown {
+function parseObjectBody(contentType: string | undefined, body: Buffer): unknown {
   const type = mediaType(contentType) || 'application/json';
+  if (type === PROTOBUF) return decodeKubeProtobuf(body);
+  const raw = body.toString('utf8');
   if (type === 'application/json') {
     try {
       return JSON.parse(raw);
@@ -625,9 +633,9 @@ function parseObjectBody(contentType: string | undefined, raw: string): unknown 
   throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
 }
 
-function parseDeleteOptions(contentType: string | undefined, raw: string, q: URLSearchParams): DeleteOptions {
+function parseDeleteOptions(contentType: string | undefined, raw: Buffer, q: URLSearchParams): DeleteOptions {
   let body: unknown = {};
-  if (raw.trim() !== '') body = parseObjectBody(contentType, raw);
+  if (raw.toString('utf8').trim() !== '' && mediaType(contentType) !== PROTOBUF) body = parseObjectBody(contentType, raw);
   if (!isRecord(body)) throw badRequest('DeleteOptions must be a JSON object');
   const options: DeleteOptions = {};
   const pre = body.preconditions;

@@ -72,6 +72,8 @@ class WatchStream implements StoreListener {
       'Cache-Control': 'no-cache, private',
       'Transfer-Encoding': 'chunked',
     });
+    // Clients wait for the response headers before they consider the watch established.
+    this.res.flushHeaders();
     this.sentHeaders = true;
     if (initial) for (const obj of initial) this.send('ADDED', obj);
     if (initial && this.req.sendInitialEvents && this.req.allowBookmarks) this.sendBookmark(true);

@@ -45,6 +45,14 @@ export interface ApiServerOptions {
   requestLogLimit?: number;
 }
 
+/** Any Kubernetes object as callers hold it (their own object types fit). */
+export interface ObjectInput {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; [key: string]: unknown };
+  [key: string]: unknown;
+}
+
 const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
@@ -183,10 +191,14 @@ export class TestApiServer {
   }
 
   /** Creates `obj`, or replaces the stored one (whatever its resourceVersion). Returns what is stored. */
-  apply(obj: KubeObject): KubeObject {
-    const rt = this.resourceFor(String(obj.apiVersion), String(obj.kind));
+  apply(input: ObjectInput): KubeObject {
+    const obj = input as KubeObject;
+    if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string' || !isRecord(obj.metadata) || typeof obj.metadata.name !== 'string') {
+      throw new Error('apply needs apiVersion, kind and metadata.name');
+    }
+    const rt = this.resourceFor(obj.apiVersion, obj.kind);
     const ns = rt.namespaced ? (obj.metadata.namespace ?? 'default') : undefined;
-    const name = obj.metadata.name!;
+    const name = obj.metadata.name;
     const existing = this.registry.list(rt, ns, { fieldSelector: `metadata.name=${name}` }).items[0];
     if (!existing) return this.registry.create(rt, ns, obj).body as KubeObject;
     const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } };
@@ -219,7 +231,7 @@ export class TestApiServer {
 
   /** Establishes CRDs (their resources are served from now on). */
   loadCrds(crds: CustomResourceDefinition[]): void {
-    for (const crd of crds) this.apply(crd as unknown as KubeObject);
+    for (const crd of crds) this.apply(crd as unknown as ObjectInput);
   }
 
   loadCrdFiles(paths: string[]): void {
@@ -231,17 +243,17 @@ export class TestApiServer {
    * first, then the rest in file order. For install manifests, RBAC, catalogs.
    */
   applyManifests(paths: string[]): KubeObject[] {
-    const objects: KubeObject[] = [];
+    const objects: ObjectInput[] = [];
     for (const file of paths) {
       for (const doc of parseAllDocuments(readFileSync(file, 'utf8'))) {
         if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
         const obj: unknown = doc.toJS();
         if (!isRecord(obj)) continue;
-        if (obj.kind === 'List' && Array.isArray(obj.items)) objects.push(...(obj.items as KubeObject[]));
-        else objects.push(obj as KubeObject);
+        if (obj.kind === 'List' && Array.isArray(obj.items)) objects.push(...(obj.items as ObjectInput[]));
+        else objects.push(obj);
       }
     }
-    const rank = (o: KubeObject) => (o.kind === 'Namespace' ? 0 : o.kind === 'CustomResourceDefinition' ? 1 : 2);
+    const rank = (o: ObjectInput) => (o.kind === 'Namespace' ? 0 : o.kind === 'CustomResourceDefinition' ? 1 : 2);
     return [...objects].sort((a, b) => rank(a) - rank(b)).map((o) => this.apply(o));
   }
 

@@ -72,6 +72,8 @@ export class WorkQueue {
   /** Keys added while processing ("dirty"): queued again, in this lane, when their run ends. */
   private readonly rerun = new Map<string, AddPriority>();
   private readonly delayed = new Map<string, DelayedAdd>();
+  /** Keys whose last failure carried Retry-After: no run before this performance.now() time, whatever adds them. */
+  private readonly notBefore = new Map<string, number>();
   /** Consecutive failures per key; the exponent of its backoff. */
   private readonly failures = new Map<string, number>();
 
@@ -102,6 +104,13 @@ export class WorkQueue {
   add(key: string, options: { priority?: AddPriority } = {}): void {
     if (this.shuttingDown) return;
     const priority = options.priority ?? 'normal';
+    const wait = (this.notBefore.get(key) ?? 0) - performance.now();
+    if (wait > 0 && !this.processing.has(key)) {
+      // The server asked us to hold off (429/503 Retry-After): an event does not override that.
+      this.addAfter(key, wait);
+      return;
+    }
+    this.notBefore.delete(key);
     if (this.processing.has(key)) {
       if (this.rerun.get(key) !== 'normal') this.rerun.set(key, priority);
       return;
@@ -143,6 +152,7 @@ export class WorkQueue {
     this.rerun.clear();
     for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
+    this.notBefore.clear();
     if (hadQueued) this.depthChanged();
 
     const inFlightDone = this.waitForIdle();
@@ -223,6 +233,7 @@ export class WorkQueue {
     this.failures.set(key, previousFailures + 1);
     const backoff = Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** Math.min(previousFailures, 64));
     const retryAfterMs = retryAfterSecondsOf(error) * 1000;
+    if (retryAfterMs > 0) this.notBefore.set(key, performance.now() + retryAfterMs);
     return Math.max(backoff, retryAfterMs);
   }
 
@@ -239,6 +250,7 @@ export class WorkQueue {
     if (pending) clearTimeout(pending.timer);
     const timer = setTimeout(() => {
       this.delayed.delete(key);
+      this.notBefore.delete(key);
       this.add(key);
     }, delayMs);
     this.delayed.set(key, { readyAt, timer });

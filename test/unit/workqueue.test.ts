@@ -273,12 +273,33 @@ describe('WorkQueue', () => {
       expect(retryDelays).to.deep.equal([5_000]);
     });
 
+    it('does not let a direct add cut short a Retry-After wait', async () => {
+      const runStarts: number[] = [];
+      const secondRun = deferred();
+      const queue = newQueue({
+        backoffBaseMs: 1,
+        reconcile: async () => {
+          runStarts.push(performance.now());
+          if (runStarts.length === 1) throw new TooManyRequestsError(0.2);
+          secondRun.resolve();
+        },
+      });
+      queue.add('a');
+      await settle();
+      await sleep(10);
+      queue.add('a');
+      await secondRun.promise;
+      expect(runStarts).to.have.length(2);
+      expect((runStarts[1] as number) - (runStarts[0] as number)).to.be.at.least(atLeast(200));
+    });
+
     it('processes a key added directly while it waits on a retry delay right away', async () => {
       let runs = 0;
       const queue = newQueue({
+        backoffBaseMs: 60_000,
         reconcile: async () => {
           runs += 1;
-          if (runs === 1) throw new TooManyRequestsError(60);
+          if (runs === 1) throw new Error('transient');
         },
       });
       queue.add('a');

@@ -122,7 +122,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO, stop: A
     await Promise.all(servers.map((server) => server.close()));
     throw new UsageError(`cannot listen: ${errorMessage(error)}`);
   }
-  logger.info('starting', { version, server: api.server, dryRun: values['dry-run'] === true, identity, operatorNamespace, labelDomain: config.keys.domain });
+  logger.info('starting', { metricsPort: servers[0]!.address.port, healthPort: servers[1]!.address.port, version, server: api.server, dryRun: values['dry-run'] === true, identity, operatorNamespace, labelDomain: config.keys.domain });
 
   const done = AbortSignal.any([stop, lost.signal]);
   try {

@@ -1,0 +1,173 @@
+// Benchmark of the operator (the real CLI process, `netpol-profiles run`) against the test API
+// server in this process: 10,000 namespaces, each with a profile and two access labels. Prints
+// cold-sync time and writes next to the API server's own floor for the same creates, restart-in-sync
+// time and writes, label-change-to-policy latency (steady state and during a cold sync), and the
+// operator's RSS after sync. Run: npm run bench:operator  (BENCH_NAMESPACES to change the size)
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { HttpKubeApi } from '../src/kube/http-api.js';
+import { RESOURCES } from '../src/kube/resources.js';
+import type { PolicyObject } from '../src/kube/types.js';
+import { makeRenderConfig, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../src/config.js';
+import { renderAll, type NamespaceInput } from '../src/render/render.js';
+import { TestApiServer } from '../test/support/apiserver/server.js';
+import { CLI, defaultCatalog } from '../test/support/project.js';
+import { startServerWithCatalog } from '../test/support/operator-harness.js';
+
+const COUNT = Number(process.env.BENCH_NAMESPACES ?? 10_000);
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+const D = 'network-policy.homelab';
+const PROFILES = ['isolated', 'internal', 'internal-egress', 'standard'];
+const SERVICES = ['postgres', 'dragonfly', 'garage-s3', 'kube-api'];
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function labelsFor(i: number, profile = PROFILES[i % PROFILES.length]!): Record<string, string> {
+  return {
+    [`${D}/profile`]: profile,
+    [`access.${D}/${SERVICES[i % SERVICES.length]}`]: 'true',
+    [`access.${D}/${SERVICES[(i + 1) % SERVICES.length]}`]: 'true',
+  };
+}
+const namespaces: NamespaceInput[] = Array.from({ length: COUNT }, (_, i) => ({ name: `team-${i}`, labels: labelsFor(i) }));
+const expected = renderAll(namespaces, defaultCatalog(), makeRenderConfig()).objects;
+
+function seed(server: TestApiServer): void {
+  for (const ns of namespaces) server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { ...ns.labels } } });
+}
+
+function ownedCount(server: TestApiServer): number {
+  const selector = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` };
+  return server.list('cilium.io/v2', 'ciliumnetworkpolicies', undefined, selector).length + server.list('cilium.io/v2', 'ciliumclusterwidenetworkpolicies', undefined, selector).length;
+}
+
+/** The API server's floor: the same creates sent straight from a client at the operator's concurrency. */
+async function floor(concurrency: number): Promise<number> {
+  const server = await startServerWithCatalog();
+  seed(server);
+  const api = new HttpKubeApi(server.kubeConfig());
+  const start = performance.now();
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < expected.length) {
+        const object = expected[next++]!;
+        await api.create(object.kind === 'CiliumNetworkPolicy' ? RESOURCES.ciliumNetworkPolicies : RESOURCES.ciliumClusterwideNetworkPolicies, object);
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  await server.stop();
+  return seconds;
+}
+
+function startOperator(server: TestApiServer): { child: ChildProcess; exit: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI, 'run', '--kubeconfig', server.kubeconfigPath, '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--log-level', 'warn'], {
+    env: { PATH: process.env.PATH ?? '', POD_NAMESPACE: 'netpol-profiles' },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  return { child, exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await sleep(20);
+  }
+}
+
+/** Writes the operator sent for policies, and for catalog objects (status, finalizers). Lease renewals and Events are not counted. */
+function writes(server: TestApiServer, since: number): { policies: number; catalog: number } {
+  const all = server.requests.writes({ since });
+  return { policies: all.filter((r) => r.group === 'cilium.io').length, catalog: all.filter((r) => r.group === 'network-policy.homelab').length };
+}
+
+function percentile(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+/** Relabels namespaces one by one and times label change → new profile policy seen by a watch. */
+async function labelLatencies(server: TestApiServer, samples: number, offset: number): Promise<number[]> {
+  const api = new HttpKubeApi(server.kubeConfig());
+  const pending = new Map<string, { started: number; resolve: (ms: number) => void }>();
+  const stop = new AbortController();
+  const listed = await api.list<PolicyObject>(RESOURCES.ciliumNetworkPolicies, { limit: 1 });
+  const watching = api.watch<PolicyObject>(
+    RESOURCES.ciliumNetworkPolicies,
+    { resourceVersion: listed.resourceVersion, labelSelector: `${D}/generated-from=profile.standard` },
+    {
+      onEvent: (type, object) => {
+        const wait = type === 'ADDED' ? pending.get(object.metadata.namespace ?? '') : undefined;
+        if (wait) wait.resolve(performance.now() - wait.started);
+      },
+    },
+    stop.signal,
+  ).catch(() => undefined);
+  const latencies: number[] = [];
+  for (let s = 0; s < samples; s++) {
+    const i = (offset + s * 4) % COUNT; // profile `isolated` namespaces, relabelled to `standard`
+    const name = `team-${i - (i % 4)}`;
+    const seen = new Promise<number>((resolve) => pending.set(name, { started: performance.now(), resolve }));
+    server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: labelsFor(i - (i % 4), 'standard') } });
+    latencies.push(await seen);
+    pending.delete(name);
+    await sleep(2);
+  }
+  stop.abort();
+  await watching;
+  return latencies;
+}
+
+async function main(): Promise<void> {
+  console.log(`bench/operator: ${COUNT} namespaces (profile + 2 access labels), ${expected.length} objects to create, Node ${process.version}`);
+  const floorSeconds = await floor(4);
+  console.log(`  API server floor (same creates, client at concurrency 4): ${floorSeconds.toFixed(2)} s, ${Math.round(expected.length / floorSeconds)} creates/s`);
+
+  const server = await startServerWithCatalog({ bookmarkIntervalMs: 5_000 });
+  seed(server);
+  let mark = server.requests.mark();
+  let start = performance.now();
+  let operator = startOperator(server);
+  // Latency during a cold sync: live label changes must overtake the start-up backlog.
+  await waitFor(() => ownedCount(server) > 100, 60_000);
+  const duringSync = await labelLatencies(server, Math.min(50, SAMPLES), 0);
+  await waitFor(() => ownedCount(server) >= expected.length, 300_000);
+  const coldSeconds = (performance.now() - start) / 1000;
+  await sleep(1500);
+  const coldWrites = writes(server, mark);
+  const rss = rssMiB(operator.child.pid!);
+  console.log(`  cold sync: ${coldSeconds.toFixed(2)} s to ${ownedCount(server)} objects; policy writes ${coldWrites.policies} (objects created: ${expected.length}), catalog status/finalizer writes ${coldWrites.catalog}`);
+  console.log(`  label change → policy during cold sync: p50 ${percentile(duringSync, 50).toFixed(1)} ms, p99 ${percentile(duringSync, 99).toFixed(1)} ms (${duringSync.length} samples)`);
+  console.log(`  operator RSS after sync: ${rss.toFixed(0)} MiB`);
+
+  const steady = await labelLatencies(server, SAMPLES, 400);
+  console.log(`  label change → policy, steady state: p50 ${percentile(steady, 50).toFixed(1)} ms, p99 ${percentile(steady, 99).toFixed(1)} ms (${steady.length} samples)`);
+  await sleep(1500);
+
+  operator.child.kill('SIGTERM');
+  await operator.exit;
+  mark = server.requests.mark();
+  start = performance.now();
+  operator = startOperator(server);
+  // Ready = the caches synced (the namespace list has been read); then give it time to reconcile all.
+  await waitFor(() => server.requests.query({ since: mark, verb: 'watch', resource: 'namespaces' }).length > 0, 120_000);
+  const restartReady = (performance.now() - start) / 1000;
+  await sleep(5_000);
+  const after = writes(server, mark);
+  console.log(`  restart in sync: ready (watching) after ${restartReady.toFixed(2)} s; writes in the next 5 s: ${after.policies} policy, ${after.catalog} catalog`);
+  operator.child.kill('SIGTERM');
+  await operator.exit;
+  await server.stop();
+}
+
+main().catch((error: unknown) => {
+  console.error(`bench/operator: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

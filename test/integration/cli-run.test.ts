@@ -1,0 +1,77 @@
+// `netpol-profiles run` as a process: usage errors, shadow mode (--dry-run writes nothing but logs
+// every change), and the health and metrics endpoints.
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
+import type { TestApiServer } from '../support/apiserver/server.js';
+import { CLI } from '../support/project.js';
+import { D, eventually, namespace, startServerWithCatalog } from '../support/operator-harness.js';
+
+describe('run command', function () {
+  this.timeout(60_000);
+
+  describe('usage errors: one line, exit 2, no stack trace', () => {
+    const cases: Array<[string, string[], RegExp]> = [
+      ['an unknown flag', ['--frobnicate'], /run: unknown flag --frobnicate/],
+      ['a bad duration', ['--lease-duration', '15'], /--lease-duration "15" is not a duration/],
+      ['inconsistent leader election timings', ['--retry-period', '20s'], /--retry-period < --renew-deadline < --lease-duration/],
+      ['a bad concurrency', ['--concurrency', '0'], /--concurrency must be a whole number/],
+      ['a bad address', ['--metrics-addr', 'localhost'], /--metrics-addr "localhost" is not HOST:PORT/],
+      ['a missing kubeconfig', ['--kubeconfig', '/nonexistent/kubeconfig'], /cannot load Kubernetes configuration from \/nonexistent\/kubeconfig/],
+    ];
+    for (const [what, args, expected] of cases) {
+      it(what, () => {
+        const run = spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } });
+        expect(run.status, run.stderr).to.equal(2);
+        expect(run.stderr).to.match(expected);
+        expect(run.stderr).not.to.match(/\n\s+at /);
+      });
+    }
+  });
+
+  describe('against the test API server', () => {
+    let server: TestApiServer;
+    beforeEach(async () => {
+      server = await startServerWithCatalog();
+      server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    });
+    afterEach(() => server.stop());
+
+    it('--dry-run logs every change as JSON lines and writes nothing; serves /healthz, /readyz and /metrics', async () => {
+      const child = spawn(
+        process.execPath,
+        [CLI, 'run', '--kubeconfig', server.kubeconfigPath, '--dry-run', '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0'],
+        { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      const lines: string[] = [];
+      let buffer = '';
+      child.stdout!.on('data', (chunk: Buffer) => {
+        buffer += chunk.toString();
+        const parts = buffer.split('\n');
+        buffer = parts.pop()!;
+        lines.push(...parts);
+      });
+      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        type Entry = { level: string; message: string; object?: string; timestamp: string; metricsPort?: number; healthPort?: number };
+        const logged = (): Entry[] => lines.map((line) => JSON.parse(line) as Entry);
+        await eventually(() => {
+          const wouldCreate = logged().filter((e) => e.message === 'dry-run: would create').map((e) => e.object);
+          expect(wouldCreate).to.include.members(['shop/profile-standard', 'escape-hatch-allow-all']);
+        }, 20_000);
+        expect(logged().every((entry) => typeof entry.timestamp === 'string' && typeof entry.level === 'string')).to.equal(true);
+        const { metricsPort, healthPort } = logged().find((e) => e.message === 'starting')!;
+        expect(server.requests.writes({ group: 'cilium.io' })).to.deep.equal([]);
+        expect(server.list('cilium.io/v2', 'ciliumnetworkpolicies')).to.deep.equal([]);
+
+        expect((await fetch(`http://127.0.0.1:${healthPort}/healthz`)).status).to.equal(200);
+        expect((await fetch(`http://127.0.0.1:${healthPort}/readyz`)).status).to.equal(200);
+        const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+        expect(metrics).to.contain('netpol_profiles_build_info{version=').and.contain('netpol_profiles_namespaces{profile="standard"} 1');
+        expect(metrics).to.contain('process_resident_memory_bytes');
+      } finally {
+        child.kill('SIGTERM');
+        expect(await exit).to.equal(0);
+      }
+    });
+  });
+});

@@ -128,7 +128,7 @@ export class TestApiServer {
     });
     server.port = (server.http.address() as AddressInfo).port;
     server.kubeconfigFile = writeKubeconfig(path.join(server.dir, 'kubeconfig'), {
-      server: server.url,
+      server: server.urlFor(server.adminToken),
       token: server.adminToken,
       user: ADMIN_USER.name,
     });
@@ -137,6 +137,15 @@ export class TestApiServer {
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
+  }
+
+  /**
+   * The server URL carrying `token` as a path prefix (`/__token/<token>`). kubectl never sends a
+   * bearer token over plain HTTP, so kubeconfig files identify their user this way; client-node
+   * sends the token header as well.
+   */
+  urlFor(token: string): string {
+    return `${this.url}${TOKEN_PREFIX}${token}`;
   }
 
   /** Path of a kubeconfig file for the admin user (system:masters). */
@@ -160,7 +169,7 @@ export class TestApiServer {
   kubeconfigFor(user: UserInfo, namespace = 'default'): string {
     const token = this.rbac.addToken(user);
     const file = path.join(this.dir, `kubeconfig-${user.name.replace(/[^A-Za-z0-9_.-]/g, '_')}-${token.slice(0, 6)}`);
-    return writeKubeconfig(file, { server: this.url, token, user: user.name, namespace });
+    return writeKubeconfig(file, { server: this.urlFor(token), token, user: user.name, namespace });
   }
 
   /** A bearer token for the ServiceAccount `namespace/name` (system:serviceaccount:… with its groups). */
@@ -261,7 +270,7 @@ export class TestApiServer {
   // HTTP
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let info: RequestInfo = { method: req.method ?? 'GET', path: req.url ?? '/', isResourceRequest: false, verb: (req.method ?? 'get').toLowerCase(), group: '', version: '', resource: '' };
+    let info: RequestInfo = { method: req.method ?? 'GET', path: (req.url ?? '/').replace(/^\/__token\/[^/?]*/, ''), isResourceRequest: false, verb: (req.method ?? 'get').toLowerCase(), group: '', version: '', resource: '' };
     let user: UserInfo = { name: 'system:anonymous', groups: ['system:unauthenticated'] };
     let injected = false;
     const respond = (code: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -269,10 +278,10 @@ export class TestApiServer {
       this.send(res, code, body, headers);
     };
     try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
+      const { url, pathToken } = splitTokenPrefix(req.url ?? '/');
       const parsed = this.parseRequest(req.method ?? 'GET', url);
       info = parsed.info;
-      user = this.rbac.authenticate(req.headers.authorization);
+      user = this.rbac.authenticate(pathToken !== undefined ? `Bearer ${pathToken}` : req.headers.authorization);
       if (url.pathname.startsWith('/__admin/') && this.options.adminEndpoint) {
         respond(200, this.admin(url, await readBody(req)));
         return;
@@ -570,6 +579,19 @@ export class TestApiServer {
   private sendError(res: ServerResponse, err: ApiError): void {
     this.send(res, err.code, err.toStatus(), err.headers);
   }
+}
+
+const TOKEN_PREFIX = '/__token/';
+
+/** Strips a `/__token/<token>` prefix (see urlFor) from the request path. */
+function splitTokenPrefix(rawUrl: string): { url: URL; pathToken?: string } {
+  const url = new URL(rawUrl, 'http://localhost');
+  if (!url.pathname.startsWith(TOKEN_PREFIX)) return { url };
+  const rest = url.pathname.slice(TOKEN_PREFIX.length);
+  const slash = rest.indexOf('/');
+  const token = slash < 0 ? rest : rest.slice(0, slash);
+  url.pathname = slash < 0 ? '/' : rest.slice(slash);
+  return { url, pathToken: token };
 }
 
 function parseFieldValidation(value: string | null): FieldValidation {

@@ -12,6 +12,8 @@ export interface ListOptions {
   limit?: number;
   continue?: string;
   resourceVersion?: string;
+  /** Abandons the request (the promise rejects with the signal's reason); caches use it on stop. */
+  signal?: AbortSignal;
 }
 
 export interface ListResult<T> {
@@ -75,13 +77,24 @@ export type ApiErrorReason =
   | 'Unavailable'
   | 'ConnectionError';
 
-/** An API failure. `retryAfterSeconds` is set from `Retry-After` (429/503) so the queue honours it. */
+/** One field-level problem of an `Invalid` (422) answer, as in the Status body's `details.causes`. */
+export interface ApiErrorCause {
+  field?: string;
+  reason?: string;
+  message: string;
+}
+
+/**
+ * An API failure. `retryAfterSeconds` is set from `Retry-After` (429/503) so the queue honours it;
+ * `status` is the HTTP status, 0 when no answer arrived (ConnectionError).
+ */
 export class ApiError extends Error {
   constructor(
     readonly reason: ApiErrorReason,
     readonly status: number,
     message: string,
     readonly retryAfterSeconds?: number,
+    readonly causes: readonly ApiErrorCause[] = [],
   ) {
     super(message);
     this.name = 'ApiError';

@@ -60,6 +60,8 @@ export class Operator {
   private queues: { namespace: WorkQueue; sharedservice: WorkQueue; cluster: WorkQueue; catalog: WorkQueue } | undefined;
   private readonly elector: LeaderElector | undefined;
   private readonly pendingStatus = new Map<string, NodeJS.Timeout>();
+  /** Services that have (or had) an access-ingress object: their key must follow namespace changes. */
+  private readonly servicesWithIngress = new Set<string>();
   private stopping = false;
   private leading = false;
 
@@ -182,7 +184,10 @@ export class Operator {
     const services = new Set([...this.state.caches.services.list()].map((s) => s.metadata?.name ?? ''));
     for (const policy of this.state.caches.policies.list()) {
       const source = this.state.sourceOf(policy);
-      if (source?.type === 'access-ingress') services.add(source.source);
+      if (source?.type === 'access-ingress') {
+        services.add(source.source);
+        this.servicesWithIngress.add(source.source);
+      }
       else if (policy.metadata.namespace) namespaces.add(policy.metadata.namespace);
     }
     for (const name of services) this.add('sharedservice', name, priority);
@@ -215,6 +220,7 @@ export class Operator {
 
   private namespaceChanged(namespace: Namespace, old: Namespace | undefined): void {
     const name = namespace.metadata?.name ?? '';
+    this.state.namespacesChanged();
     this.add('namespace', name);
     const keys = this.options.config.keys;
     const services = new Set<string>();
@@ -225,7 +231,7 @@ export class Operator {
     }
     const catalog = this.state.catalog();
     for (const service of services) {
-      if (catalog.services.get(service)?.manageIngress || this.state.ownedPoliciesFrom('access-ingress', service).length > 0) this.add('sharedservice', service);
+      if (catalog.services.get(service)?.manageIngress || this.servicesWithIngress.has(service)) this.add('sharedservice', service);
       if (this.state.caches.services.get(service)) this.addStatus('SharedService', service);
     }
     for (const profile of profiles) if (this.state.caches.profiles.get(profile)) this.addStatus('NetworkProfile', profile);
@@ -254,8 +260,12 @@ export class Operator {
 
   private policyChanged(policy: ObservedPolicy): void {
     const source = this.state.sourceOf(policy);
-    if (source?.type === 'access-ingress') this.add('sharedservice', source.source);
-    else if (policy.metadata.namespace) this.add('namespace', policy.metadata.namespace);
+    if (source?.type === 'access-ingress') {
+      this.servicesWithIngress.add(source.source);
+      this.add('sharedservice', source.source);
+    } else if (policy.metadata.namespace) {
+      this.add('namespace', policy.metadata.namespace);
+    }
   }
 
   /** What the scrape-time gauges report, from the caches. */

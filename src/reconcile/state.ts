@@ -30,6 +30,8 @@ export interface StateCaches {
 
 export class ClusterState {
   private catalogVersion = 0;
+  private namespacesVersion = 0;
+  private live: { catalogVersion: number; namespacesVersion: number; intents: NamespaceIntent[] } | undefined;
   private built: { version: number; catalog: Catalog; problems: InputProblem[] } | undefined;
   private readonly intents = new Map<string, { resourceVersion: string | undefined; catalogVersion: number; intent: NamespaceIntent }>();
 
@@ -40,6 +42,11 @@ export class ClusterState {
 
   hasSynced(): boolean {
     return Object.values(this.caches).every((cache: ObjectCache<KubeObject>) => cache.hasSynced());
+  }
+
+  /** A namespace changed: the list of live intents must be recomputed. */
+  namespacesChanged(): void {
+    this.namespacesVersion++;
   }
 
   /** A catalog object changed: the catalog and every intent must be recomputed. */
@@ -86,12 +93,19 @@ export class ClusterState {
     this.intents.delete(name);
   }
 
-  /** Intents of every namespace that exists and is not being deleted. */
-  liveIntents(): NamespaceIntent[] {
-    return this.caches.namespaces
+  /**
+   * Intents of every namespace that exists and is not being deleted; computed once per change of
+   * the namespaces or the catalog (status passes and metric scrapes share it).
+   */
+  liveIntents(): readonly NamespaceIntent[] {
+    const live = this.live;
+    if (live && live.catalogVersion === this.catalogVersion && live.namespacesVersion === this.namespacesVersion) return live.intents;
+    const intents = this.caches.namespaces
       .list()
       .filter((namespace) => !isTerminating(namespace))
       .map((namespace) => this.intent(namespace));
+    this.live = { catalogVersion: this.catalogVersion, namespacesVersion: this.namespacesVersion, intents };
+    return intents;
   }
 
   /** Generated objects in `namespace` of the given source types. */

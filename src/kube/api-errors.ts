@@ -8,15 +8,18 @@ import type { ResourceRef } from './resources.js';
 export interface CallTarget {
   verb: string;
   resource: ResourceRef;
+  /** `status` for writes to the status subresource. */
+  subresource?: string;
   namespace?: string;
   name?: string;
 }
 
-/** `create ciliumnetworkpolicies shop/profile-standard`, `list namespaces`, `watch configmaps in ops`. */
-export function describeCall({ verb, resource, namespace, name }: CallTarget): string {
+/** `create ciliumnetworkpolicies shop/profile-standard`, `update networkprofiles/status standard`, `list namespaces`, `watch configmaps in ops`. */
+export function describeCall({ verb, resource, subresource, namespace, name }: CallTarget): string {
+  const what = subresource !== undefined ? `${resource.plural}/${subresource}` : resource.plural;
   const scoped = resource.namespaced ? namespace : undefined;
-  if (name !== undefined) return `${verb} ${resource.plural} ${scoped !== undefined ? `${scoped}/${name}` : name}`;
-  return scoped !== undefined ? `${verb} ${resource.plural} in ${scoped}` : `${verb} ${resource.plural}`;
+  if (name !== undefined) return `${verb} ${what} ${scoped !== undefined ? `${scoped}/${name}` : name}`;
+  return scoped !== undefined ? `${verb} ${what} in ${scoped}` : `${verb} ${what}`;
 }
 
 /** The fields of a `metav1.Status` we use; anything may be missing in a body we did not write. */

@@ -73,9 +73,9 @@ export class HttpKubeApi implements KubeApi {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
   }
 
-  /** The API server's URL, for logs and error messages. */
+  /** The API server's origin (scheme, host, port), for logs: a path could carry a credential. */
   get server(): string {
-    return this.transport.server.href;
+    return this.transport.server.origin;
   }
 
   /** Closes kept-alive connections; in-flight requests and watches fail or end. */
@@ -127,7 +127,7 @@ export class HttpKubeApi implements KubeApi {
 
   async updateStatus<T extends KubeObject>(resource: ResourceRef, object: T): Promise<T> {
     const { namespace, name } = identity('update', resource, object);
-    const call = target('update', resource, namespace, name);
+    const call: Call = { ...target('update', resource, namespace, name), subresource: 'status' };
     return this.exchange<T>(call, { method: 'PUT', path: `${resourcePath(resource, namespace, name)}/status`, ...jsonBody(resource, object) });
   }
 
@@ -174,12 +174,20 @@ export class HttpKubeApi implements KubeApi {
   /** One request and its whole answer, within the deadline; 2xx bodies are parsed as JSON. */
   private async exchange<T>(call: Call, outgoing: Outgoing): Promise<T> {
     if (WRITE_VERBS.has(call.verb)) this.options.onWrite?.(call.verb as WriteVerb, call.resource.kind);
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.requestTimeoutMs);
-    const signal = outgoing.signal ? AbortSignal.any([outgoing.signal, deadline.signal]) : deadline.signal;
+    // One signal for the request: the deadline, or the caller's signal forwarded (by hand rather
+    // than AbortSignal.any, whose dependents pile up on a long-lived caller signal).
+    const cancel = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      cancel.abort();
+    }, this.requestTimeoutMs);
+    const forward = () => cancel.abort(outgoing.signal?.reason);
+    if (outgoing.signal?.aborted) forward();
+    else outgoing.signal?.addEventListener('abort', forward, { once: true });
     let outcome: RequestOutcome | undefined = 'success';
     try {
-      const res = await this.open({ ...outgoing, signal });
+      const res = await this.open({ ...outgoing, signal: cancel.signal });
       const text = await readText(res);
       const code = res.statusCode ?? 0;
       if (code < 200 || code >= 300) throw errorFromResponse(call, code, text, header(res, 'retry-after'));
@@ -193,11 +201,12 @@ export class HttpKubeApi implements KubeApi {
         outcome = undefined;
         throw outgoing.signal.reason;
       }
-      const failure = this.asApiError(call, error, deadline.signal);
+      const failure = timedOut ? noAnswerError(call, this.requestTimeoutMs) : this.asApiError(call, error);
       outcome = failure.reason;
       throw failure;
     } finally {
       clearTimeout(timer);
+      outgoing.signal?.removeEventListener('abort', forward);
       if (outcome !== undefined) this.options.onRequest?.(call.verb, call.resource, outcome);
     }
   }
@@ -220,12 +229,14 @@ export class HttpKubeApi implements KubeApi {
       let pending = '';
       for await (const chunk of res as AsyncIterable<string>) {
         pending += chunk;
+        let start = 0;
         let newline: number;
-        while ((newline = pending.indexOf('\n')) >= 0) {
-          const line = pending.slice(0, newline).trim();
-          pending = pending.slice(newline + 1);
+        while ((newline = pending.indexOf('\n', start)) >= 0) {
+          const line = pending.slice(start, newline).trim();
+          start = newline + 1;
           if (line !== '') deliver(parseWatchEvent<T>(call, line), handlers);
         }
+        pending = pending.slice(start);
       }
       if (pending.trim() !== '') deliver(parseWatchEvent<T>(call, pending.trim()), handlers);
     } catch (error) {
@@ -270,10 +281,8 @@ export class HttpKubeApi implements KubeApi {
     });
   }
 
-  private asApiError(call: Call, error: unknown, deadline?: AbortSignal): ApiError {
-    if (error instanceof ApiError) return error;
-    if (deadline?.aborted) return noAnswerError(call, this.requestTimeoutMs);
-    return connectionError(call, error);
+  private asApiError(call: Call, error: unknown): ApiError {
+    return error instanceof ApiError ? error : connectionError(call, error);
   }
 }
 

@@ -2,7 +2,14 @@
 // types they send, API failures mapped to typed one-line errors, and the request/write hooks.
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { createServer } from 'node:net';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { ApiError, type ApiErrorReason, type WatchEventType } from '../../src/kube/api.js';
 import { HttpKubeApi, type RequestOutcome } from '../../src/kube/http-api.js';
 import { RESOURCES } from '../../src/kube/resources.js';
@@ -204,7 +211,7 @@ describe('HttpKubeApi against the test API server', function () {
       await api.create(RESOURCES.networkProfiles, { apiVersion: 'network-policy.homelab/v1alpha1', kind: 'NetworkProfile', metadata: { name: 'isolated' }, spec: {} });
       const current = await api.get<KubeObject>(RESOURCES.networkProfiles, 'isolated');
       const status = await failure(() => api.updateStatus(RESOURCES.networkProfiles, { ...current, status: { namespaceCount: -1 } }));
-      expectOneLine(status, 'update networkprofiles isolated: 422 Invalid:', 'Invalid');
+      expectOneLine(status, 'update networkprofiles/status isolated: 422 Invalid:', 'Invalid');
       expect(status.causes.map((c) => c.field)).to.include('status.namespaceCount');
       await api.delete(RESOURCES.networkProfiles, 'isolated');
     });
@@ -326,6 +333,127 @@ describe('HttpKubeApi against the test API server', function () {
     });
   });
 
+  describe('over https (TLS in front of the test API server)', function () {
+    let dir: string;
+    let certs: ReturnType<typeof makeCertificates>;
+    let proxy: https.Server;
+    let upstream: http.Agent;
+    let proxyUrl: string;
+    const clientNames: string[] = [];
+
+    before(async function () {
+      try {
+        execFileSync('openssl', ['version'], { stdio: 'pipe' });
+      } catch {
+        this.skip();
+      }
+      dir = mkdtempSync(path.join(tmpdir(), 'netpol-tls-'));
+      certs = makeCertificates(dir, 'test-ca');
+      upstream = new http.Agent({ keepAlive: true });
+      // Terminates TLS, notes the client certificate, and forwards to the test API server as is.
+      proxy = https.createServer({ key: certs.serverKey, cert: certs.serverCert, ca: certs.ca, requestCert: true, rejectUnauthorized: false }, (req, res) => {
+        const socket = req.socket as TLSSocket;
+        clientNames.push(socket.authorized ? String(socket.getPeerCertificate().subject?.CN) : 'none');
+        const target = new URL(server.url);
+        const forwarded = http.request(
+          { hostname: target.hostname, port: target.port, path: req.url, method: req.method, headers: { ...req.headers, host: target.host }, agent: upstream },
+          (answer) => {
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            answer.pipe(res);
+          },
+        );
+        forwarded.on('error', () => res.destroy());
+        req.pipe(forwarded);
+      });
+      await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+      proxyUrl = `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+    });
+
+    after(async () => {
+      if (!proxy) return;
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
+      upstream.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const tlsKubeConfig = (ca: Buffer, token: string): KubeConfig => {
+      const kc = new KubeConfig();
+      kc.loadFromOptions({
+        clusters: [{ name: 'tls', server: proxyUrl, caData: ca.toString('base64'), skipTLSVerify: false }],
+        users: [{ name: 'operator', token, certData: certs.clientCert.toString('base64'), keyData: certs.clientKey.toString('base64') }],
+        contexts: [{ name: 'tls', cluster: 'tls', user: 'operator' }],
+        currentContext: 'tls',
+      });
+      return kc;
+    };
+
+    it('verifies the server with the kubeconfig CA, presents the client certificate and the token, and watches', async () => {
+      const secure = new HttpKubeApi(tlsKubeConfig(certs.ca, server.adminToken));
+      try {
+        clientNames.length = 0;
+        const mark = server.requests.mark();
+        const ns = await secure.get(RESOURCES.namespaces, 'shop');
+        expect(ns.metadata?.name).to.equal('shop');
+        expect(clientNames).to.deep.equal(['netpol-operator']);
+        expect(server.requests.query({ since: mark }).map((r) => r.user)).to.deep.equal(['admin']);
+
+        const start = await secure.list(CNP, { namespace: 'shop' });
+        const abort = new AbortController();
+        const seen: string[] = [];
+        const onEvent = (type: WatchEventType, object: KubeObject) => {
+          seen.push(`${type} ${object.metadata?.name}`);
+          abort.abort();
+        };
+        const watching = secure.watch(CNP, { namespace: 'shop', resourceVersion: start.resourceVersion }, { onEvent }, abort.signal);
+        await secure.create(CNP, policy('over-tls'));
+        await watching;
+        expect(seen).to.deep.equal(['ADDED over-tls']);
+        await secure.delete(CNP, 'over-tls', 'shop');
+      } finally {
+        secure.close();
+      }
+    });
+
+    it('refuses a server whose certificate another CA signed', async () => {
+      const other = makeCertificates(dir, 'other-ca');
+      const wary = new HttpKubeApi(tlsKubeConfig(other.ca, server.adminToken));
+      const error = await failure(() => wary.get(RESOURCES.namespaces, 'shop'));
+      expectOneLine(error, 'get namespaces shop: connection failed:', 'ConnectionError');
+      expect(error.message).to.match(/certificate/i);
+      wary.close();
+    });
+
+    it('uses the in-cluster service account: token file, CA file, KUBERNETES_SERVICE_HOST/PORT', async () => {
+      const root = path.join(dir, 'pod');
+      const secrets = path.join(root, 'var/run/secrets/kubernetes.io/serviceaccount');
+      mkdirSync(secrets, { recursive: true });
+      writeFileSync(path.join(secrets, 'ca.crt'), certs.ca);
+      writeFileSync(path.join(secrets, 'token'), server.serviceAccountToken('netpol-profiles', 'netpol-profiles'));
+      writeFileSync(path.join(secrets, 'namespace'), 'netpol-profiles');
+      const saved = { host: process.env.KUBERNETES_SERVICE_HOST, port: process.env.KUBERNETES_SERVICE_PORT };
+      const kc = new KubeConfig();
+      try {
+        process.env.KUBERNETES_SERVICE_HOST = '127.0.0.1';
+        process.env.KUBERNETES_SERVICE_PORT = new URL(proxyUrl).port;
+        kc.loadFromCluster(root);
+      } finally {
+        for (const [key, value] of [['KUBERNETES_SERVICE_HOST', saved.host], ['KUBERNETES_SERVICE_PORT', saved.port]] as const) {
+          if (value === undefined) delete process.env[key];
+          else process.env[key] = value;
+        }
+      }
+      const inCluster = new HttpKubeApi(kc);
+      try {
+        const mark = server.requests.mark();
+        await inCluster.get(RESOURCES.namespaces, 'shop');
+        expect(server.requests.query({ since: mark }).map((r) => r.user)).to.deep.equal(['system:serviceaccount:netpol-profiles:netpol-profiles']);
+      } finally {
+        inCluster.close();
+      }
+    });
+  });
+
   describe('hooks', () => {
     it('counts every write sent, refused ones too, and reports each outcome', async () => {
       writes.length = 0;
@@ -364,6 +492,22 @@ describe('HttpKubeApi against the test API server', function () {
     });
   });
 });
+
+/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
+function makeCertificates(dir: string, caName: string): { ca: Buffer; serverKey: Buffer; serverCert: Buffer; clientKey: Buffer; clientCert: Buffer } {
+  const file = (name: string) => path.join(dir, `${caName}-${name}`);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '1', '-subj', `/CN=${caName}`);
+  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
+  writeFileSync(file('client.ext'), 'extendedKeyUsage=clientAuth\n');
+  for (const [who, cn] of [['server', '127.0.0.1'], ['client', 'netpol-operator']] as const) {
+    openssl('req', ...ec, '-keyout', file(`${who}.key`), '-out', file(`${who}.csr`), '-subj', `/CN=${cn}`);
+    openssl('x509', '-req', '-in', file(`${who}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file(`${who}.crt`), '-days', '1', '-extfile', file(`${who}.ext`));
+  }
+  const read = (name: string) => readFileSync(file(name));
+  return { ca: read('ca.crt'), serverKey: read('server.key'), serverCert: read('server.crt'), clientKey: read('client.key'), clientCert: read('client.crt') };
+}
 
 /** Polls `condition` until it holds; fails after a generous deadline (not a timing assertion). */
 async function until(condition: () => boolean, what = 'condition', deadlineMs = 15_000): Promise<void> {

@@ -284,3 +284,17 @@ describe('openapi: keywords', () => {
     ]);
   });
 });
+
+describe('openapi: pattern engine choice', () => {
+  it('flags the pattern shapes that backtrack exponentially', async () => {
+    const { isBacktrackingRisky } = await import('../support/openapi.js');
+    expect(isBacktrackingRisky('^([-a-zA-Z0-9_]+[.]?)+$')).to.equal(true);
+    expect(isBacktrackingRisky('^(a|ab)*$')).to.equal(true);
+    expect(isBacktrackingRisky('^([a-zA-Z0-9]-?)*[a-zA-Z]$')).to.equal(true);
+    expect(isBacktrackingRisky('^[a-z0-9]([-a-z0-9]*[a-z0-9])?$')).to.equal(true);
+    expect(isBacktrackingRisky('^[a-z]+[0-9]*$')).to.equal(false);
+    expect(isBacktrackingRisky('^(TCP|UDP)$')).to.equal(false);
+    expect(isBacktrackingRisky('^[(a+)]*$')).to.equal(false);
+    expect(isBacktrackingRisky('^\\(a+\\)*$')).to.equal(false);
+  });
+});

@@ -160,11 +160,15 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 }
 
 // Go's regexp (RE2) never backtracks; several Cilium patterns (`^([-a-zA-Z0-9_]+[.]?)+$`) are
-// exponential under a backtracking engine. V8's linear engine (`l` flag) matches RE2's guarantees.
+// exponential under a backtracking engine. V8's linear engine (`l` flag) has RE2's guarantee but is
+// 15-30x slower, so it only takes risky patterns (a quantified group that itself contains a
+// quantifier or an alternation) on inputs long enough for backtracking to blow up.
 // The flag is held in a variable: linters only know the standard flags.
 const LINEAR_FLAG = 'l';
+const BACKTRACKING_SAFE_LENGTH = 16;
 let linearRegExpAvailable: boolean | undefined;
-function compilePattern(pattern: string): RegExp | null {
+
+function linearEngine(): boolean {
   if (linearRegExpAvailable === undefined) {
     try {
       v8.setFlagsFromString('--enable-experimental-regexp-engine');
@@ -174,20 +178,58 @@ function compilePattern(pattern: string): RegExp | null {
       linearRegExpAvailable = false;
     }
   }
-  const source = translateRe2(pattern);
-  if (linearRegExpAvailable) {
-    try {
-      return new RegExp(source, LINEAR_FLAG);
-    } catch {
-      // Constructs the linear engine lacks fall through to the backtracking engine.
+  return linearRegExpAvailable;
+}
+
+/** Whether a quantified group contains a quantifier or `|` (the shapes that backtrack exponentially). */
+export function isBacktrackingRisky(pattern: string): boolean {
+  const groups: { inner: boolean }[] = [];
+  let inClass = false;
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i]!;
+    if (ch === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (ch === ']') inClass = false;
+      continue;
+    }
+    if (ch === '[') inClass = true;
+    else if (ch === '(') groups.push({ inner: false });
+    else if (ch === ')') {
+      const group = groups.pop();
+      const next = pattern[i + 1];
+      const quantified = next === '*' || next === '+' || next === '?' || next === '{';
+      if (group?.inner && quantified) return true;
+      if (group?.inner || quantified) for (const g of groups) g.inner = true;
+    } else if (ch === '*' || ch === '+' || ch === '?' || ch === '{' || ch === '|') {
+      if (ch === '?' && pattern[i - 1] === '(') continue;
+      for (const g of groups) g.inner = true;
     }
   }
+  return false;
+}
+
+type Matcher = (value: string) => boolean;
+
+function compilePattern(pattern: string): Matcher | null {
+  const source = translateRe2(pattern);
+  let backtracking: RegExp;
   try {
-    return new RegExp(source);
+    backtracking = new RegExp(source);
   } catch {
     // A pattern JavaScript cannot express: be lenient rather than reject every value.
     return null;
   }
+  if (!isBacktrackingRisky(source) || !linearEngine()) return (v) => backtracking.test(v);
+  let linear: RegExp;
+  try {
+    linear = new RegExp(source, LINEAR_FLAG);
+  } catch {
+    return (v) => backtracking.test(v);
+  }
+  return (v) => (v.length < BACKTRACKING_SAFE_LENGTH ? backtracking : linear).test(v);
 }
 
 /** The few RE2 spellings JavaScript writes differently. */
@@ -375,10 +417,10 @@ function addStringChecks(schema: JsonSchema, checks: Check[]): void {
     });
   }
   if (pattern !== undefined) {
-    const re = compilePattern(pattern);
-    if (re !== null) {
+    const matches = compilePattern(pattern);
+    if (matches !== null) {
       checks.push((v, path, ctx) => {
-        if (typeof v === 'string' && !re.test(v)) {
+        if (typeof v === 'string' && !matches(v)) {
           const p = pathString(path);
           ctx.errors.push({ path: p, message: `Invalid value: ${showValue(v)}: ${p} in body should match '${pattern}'` });
         }
@@ -667,15 +709,20 @@ export function validateSchema(schema: unknown, value: unknown, options: Validat
 // ---------------------------------------------------------------------------------------------
 // Pruning and defaulting, in the order the server applies them on a write.
 
-/** Returns a copy of `value` without the fields `schema` does not declare, as the API server stores it. */
-export function pruneUnknownFields(schema: unknown, value: unknown): unknown {
+/**
+ * Returns a copy of `value` without the fields `schema` does not declare, as the API server stores
+ * it. When `dropped` is given, the paths of the removed fields are appended to it (the server's
+ * "unknown field" warnings), in the format of SchemaError paths.
+ */
+export function pruneUnknownFields(schema: unknown, value: unknown, dropped?: string[]): unknown {
   if (!isRecord(schema)) throw new TypeError('schema must be an object (a CRD openAPIV3Schema)');
-  return prune(schema as JsonSchema, value, true);
+  return prune(schema as JsonSchema, value, true, null, dropped);
 }
 
-function prune(schema: JsonSchema, value: unknown, root: boolean): unknown {
+function prune(schema: JsonSchema, value: unknown, root: boolean, path: PathNode | null, dropped: string[] | undefined): unknown {
   if (Array.isArray(value)) {
-    return schema.items ? value.map((item) => prune(schema.items!, item, false)) : structuredCloneJson(value);
+    const items = schema.items;
+    return items ? value.map((item, i) => prune(items, item, false, dropped ? { parent: path, key: i } : null, dropped)) : structuredCloneJson(value);
   }
   if (!isRecord(value)) return value;
   const properties = schema.properties;
@@ -686,14 +733,17 @@ function prune(schema: JsonSchema, value: unknown, root: boolean): unknown {
   for (const key of Object.keys(value)) {
     const field = value[key];
     const sub = properties?.[key];
+    const child = () => (dropped ? { parent: path, key } : null);
     if ((root || embedded) && ROOT_FIELDS.has(key)) {
       out[key] = structuredCloneJson(field);
     } else if (sub) {
-      out[key] = prune(sub, field, false);
+      out[key] = prune(sub, field, false, child(), dropped);
     } else if (isRecord(additional)) {
-      out[key] = prune(additional as JsonSchema, field, false);
+      out[key] = prune(additional as JsonSchema, field, false, child(), dropped);
     } else if (preserve) {
       out[key] = structuredCloneJson(field);
+    } else if (dropped) {
+      dropped.push(pathString({ parent: path, key }));
     }
   }
   return out;

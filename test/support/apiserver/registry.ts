@@ -242,24 +242,22 @@ export class ObjectRegistry {
     const metadata = decodeMetadata(rt, body.metadata);
     let obj: KubeObject = { ...body, apiVersion: gv, kind: rt.kind, metadata };
     if (rt.schema) {
+      const dropped: string[] = [];
+      obj = pruneUnknownFields(rt.schema, obj, dropped) as KubeObject;
+      obj.metadata = metadata;
       const validation = opts.fieldValidation ?? 'Warn';
-      if (validation !== 'Ignore' || !rt.custom) {
-        const errors = validateSchema(rt.schema, obj, { unknownFields: 'error' });
-        const unknown = errors.filter((e) => e.message === 'field not declared in schema').map((e) => `unknown field "${e.path}"`);
-        if (unknown.length > 0) {
-          if (validation === 'Strict') throw badRequest(`strict decoding error: ${unknown.join(', ')}`);
-          if (validation === 'Warn') warnings.push(...unknown);
-        }
-        if (!rt.custom) {
-          // Built-ins are Go structs: a value of the wrong type cannot be decoded at all.
-          const typeError = errors.find((e) => e.message !== 'field not declared in schema');
-          if (typeError) {
-            throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${typeError.path}: ${typeError.message}`);
-          }
+      if (dropped.length > 0 && validation !== 'Ignore') {
+        const unknown = dropped.map((p) => `unknown field "${p}"`);
+        if (validation === 'Strict') throw badRequest(`strict decoding error: ${unknown.join(', ')}`);
+        warnings.push(...unknown);
+      }
+      if (!rt.custom) {
+        // Built-ins are Go structs: a value of the wrong type cannot be decoded at all (400, not 422).
+        const typeError = validateSchema(rt.schema, obj, { unknownFields: 'ignore' })[0];
+        if (typeError) {
+          throw badRequest(`${rt.kind} in version "${rt.version}" cannot be handled as a ${rt.kind}: ${typeError.path}: ${typeError.message}`);
         }
       }
-      obj = pruneUnknownFields(rt.schema, obj) as KubeObject;
-      obj.metadata = metadata;
       applyDefaults(rt.schema, obj);
     }
     return obj;

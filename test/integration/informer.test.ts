@@ -191,7 +191,7 @@ describe('ListWatchCache against the test API server', function () {
 
   it('relists when the watch stalls (no event or bookmark for stallTimeoutMs)', async () => {
     server.apply(configMap('a'));
-    const r = record({ stallTimeoutMs: 600 });
+    const r = record({ stallTimeoutMs: 1000 });
     r.cache.start();
     await r.cache.waitForSync();
     await until(() => openWatches() === 1, 'the watch to open');
@@ -231,6 +231,39 @@ describe('ListWatchCache against the test API server', function () {
     expect(fault.hits).to.equal(3);
     expect(r.restarts.filter((x) => x === 'error')).to.have.length(3);
     expect(listRequests(lists)).to.equal(0);
+  });
+
+  it('keeps retrying a forbidden watch (403) and recovers once RBAC allows it', async () => {
+    server.rbac.enabled = true;
+    const grant = (name: string, verbs: string[]) => {
+      server.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace: 'shop' }, rules: [{ apiGroups: [''], resources: ['configmaps'], verbs }] });
+      server.apply({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name, namespace: 'shop' },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects: [{ kind: 'ServiceAccount', name: 'reader', namespace: 'shop' }],
+      });
+    };
+    grant('list-only', ['list']);
+    const readerApi = new HttpKubeApi(server.kubeConfig(server.serviceAccountToken('shop', 'reader')));
+    try {
+      server.apply(configMap('a'));
+      const r = record({ api: readerApi });
+      r.cache.start();
+      await r.cache.waitForSync();
+      await until(() => r.restarts.filter((x) => x === 'error').length >= 3, 'forbidden watches to be retried');
+      expect(server.requests.query({ verb: 'watch', resource: 'configmaps', code: 403 }).length).to.be.greaterThanOrEqual(3);
+
+      grant('watch-too', ['watch']);
+      await until(() => openWatches() === 1, 'the watch to be allowed');
+      server.apply(configMap('b'));
+      await until(() => r.cache.get('b') !== undefined, 'an event on the allowed watch');
+      await r.cache.stop();
+    } finally {
+      readerApi.close();
+      server.rbac.enabled = false;
+    }
   });
 
   it('never gives up on a server that is not there yet (connection refused, then up)', async () => {

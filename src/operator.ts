@@ -6,6 +6,7 @@
 import type { RenderConfig } from './config.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './config.js';
 import type { KubeApi } from './kube/api.js';
+import { compactPolicy, SpecInterner, withoutManagedFields } from './kube/compact.js';
 import { EventRecorder } from './kube/events.js';
 import { ListWatchCache } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
@@ -68,11 +69,14 @@ export class Operator {
   constructor(private readonly options: OperatorOptions) {
     const { api, config, logger, metrics } = options;
     const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+    const interner = new SpecInterner();
     const cache = <T extends KubeObject>(resource: ResourceRef, onChange: (object: T, old: T | undefined) => void, labelSelector?: string) => {
+      const isPolicy = resource === RESOURCES.ciliumNetworkPolicies || resource === RESOURCES.ciliumClusterwideNetworkPolicies;
       const informer = new ListWatchCache<T>({
         api,
         resource,
         labelSelector,
+        transform: isPolicy ? (object) => compactPolicy(object, interner) : withoutManagedFields,
         pageSize: options.cache?.pageSize,
         stallTimeoutMs: options.cache?.stallTimeoutMs,
         backoff: { baseMs: options.cache?.backoffBaseMs ?? 200, capMs: options.cache?.backoffCapMs ?? 30_000 },

@@ -49,6 +49,8 @@ export interface ListWatchCacheOptions<T extends KubeObject> {
   watchTimeoutSeconds?: number;
   /** Delay before retrying after an error. Default 200 ms doubling to 30 s. */
   backoff?: Partial<BackoffOptions>;
+  /** Applied to every object before it is stored (e.g. drop managedFields, share specs); must not mutate its input. */
+  transform?: (object: T) => T;
   onChange?: (event: CacheEvent<T>) => void;
   onRestart?: (reason: RestartReason) => void;
   logger?: CacheLogger;
@@ -288,7 +290,7 @@ export class ListWatchCache<T extends KubeObject> {
         ...(continueToken !== undefined ? { continue: continueToken } : {}),
         signal: this.stopping.signal,
       });
-      for (const object of page.items) if (hasName(object)) next.set(object);
+      for (const object of page.items) if (hasName(object)) next.set(this.options.transform ? this.options.transform(object) : object);
       // Every page of one list is served at the first page's resourceVersion.
       if (resourceVersion === '') resourceVersion = page.resourceVersion;
       continueToken = page.continue;
@@ -370,9 +372,10 @@ export class ListWatchCache<T extends KubeObject> {
       if (this.index.delete(name, namespace)) this.emit({ type: 'deleted', object });
       return;
     }
-    const old = this.index.set(object);
-    if (!old) this.emit({ type: 'added', object });
-    else if (resourceVersionOf(old) !== resourceVersion) this.emit({ type: 'updated', object, old });
+    const stored = this.options.transform ? this.options.transform(object) : object;
+    const old = this.index.set(stored);
+    if (!old) this.emit({ type: 'added', object: stored });
+    else if (resourceVersionOf(old) !== resourceVersion) this.emit({ type: 'updated', object: stored, old });
   }
 
   private emit(event: CacheEvent<T>): void {

@@ -347,6 +347,19 @@ describe('apiserver: API semantics', function () {
       expect(gone.json.message).to.match(/^The provided continue parameter is too old/);
     });
 
+    it('lists at an exact older resourceVersion, and deletes a selected collection', async () => {
+      server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'coll' } });
+      for (const name of ['a', 'b', 'c']) server.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'coll', labels: { drop: name === 'c' ? 'no' : 'yes' } } });
+      const before = await request(server, 'GET', '/api/v1/namespaces/coll/configmaps');
+      const rv = (before.json.metadata as Record<string, string>).resourceVersion;
+      const deleted = await request(server, 'DELETE', '/api/v1/namespaces/coll/configmaps?labelSelector=drop%3Dyes');
+      expect(deleted.status).to.equal(200);
+      expect((deleted.json.items as { metadata: { name: string } }[]).map((i) => i.metadata.name)).to.deep.equal(['a', 'b']);
+      expect(server.list('v1', 'ConfigMap', 'coll').map((o) => o.metadata.name)).to.deep.equal(['c']);
+      const exact = await request(server, 'GET', `/api/v1/namespaces/coll/configmaps?resourceVersion=${rv}&resourceVersionMatch=Exact`);
+      expect((exact.json.items as { metadata: { name: string } }[]).map((i) => i.metadata.name)).to.deep.equal(['a', 'b', 'c']);
+    });
+
     it('serves Tables and metadata-only lists on request', async () => {
       const table = await request(server, 'GET', '/api/v1/namespaces/lists/configmaps?labelSelector=tier%3Dweb', {
         accept: 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json',

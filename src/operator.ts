@@ -8,7 +8,7 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './config.js';
 import type { KubeApi } from './kube/api.js';
 import { compactPolicy, SpecInterner, withoutManagedFields } from './kube/compact.js';
 import { EventRecorder } from './kube/events.js';
-import { ListWatchCache } from './kube/informer.js';
+import { ListWatchCache, type CacheEventType } from './kube/informer.js';
 import { LeaderElector } from './kube/leader.js';
 import { RESOURCES, type ResourceRef } from './kube/resources.js';
 import type { KubeObject, Namespace } from './kube/types.js';
@@ -70,7 +70,11 @@ export class Operator {
     const { api, config, logger, metrics } = options;
     const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
     const interner = new SpecInterner();
-    const cache = <T extends KubeObject>(resource: ResourceRef, onChange: (object: T, old: T | undefined) => void, labelSelector?: string) => {
+    const cache = <T extends KubeObject>(
+      resource: ResourceRef,
+      onChange: (object: T, old: T | undefined, type: CacheEventType) => void,
+      labelSelector?: string,
+    ) => {
       const isPolicy = resource === RESOURCES.ciliumNetworkPolicies || resource === RESOURCES.ciliumClusterwideNetworkPolicies;
       const informer = new ListWatchCache<T>({
         api,
@@ -81,7 +85,7 @@ export class Operator {
         stallTimeoutMs: options.cache?.stallTimeoutMs,
         backoff: { baseMs: options.cache?.backoffBaseMs ?? 200, capMs: options.cache?.backoffCapMs ?? 30_000 },
         onChange: (event) => {
-          if (this.state?.hasSynced()) onChange(event.object, event.old);
+          if (this.state?.hasSynced()) onChange(event.object, event.old, event.type);
         },
         onRestart: (reason) => {
           metrics.watchRestarts.inc({ resource: resource.plural, reason });
@@ -97,8 +101,14 @@ export class Operator {
       profiles: cache(RESOURCES.networkProfiles, (object) => this.catalogChanged('NetworkProfile', object)),
       services: cache(RESOURCES.sharedServices, (object) => this.catalogChanged('SharedService', object)),
       baselines: cache(RESOURCES.networkBaselines, (object) => this.catalogChanged('NetworkBaseline', object)),
-      policies: cache<ObservedPolicy>(RESOURCES.ciliumNetworkPolicies, (policy) => this.policyChanged(policy), managed),
-      clusterPolicies: cache<ObservedPolicy>(RESOURCES.ciliumClusterwideNetworkPolicies, () => this.add('cluster', CLUSTER_KEY), managed),
+      policies: cache<ObservedPolicy>(RESOURCES.ciliumNetworkPolicies, (policy, _old, type) => this.policyChanged(policy, type), managed),
+      clusterPolicies: cache<ObservedPolicy>(
+        RESOURCES.ciliumClusterwideNetworkPolicies,
+        (policy, _old, type) => {
+          if (type === 'deleted' || !this.reconcilers.isEcho(policy)) this.add('cluster', CLUSTER_KEY, 'low');
+        },
+        managed,
+      ),
     };
     this.state = new ClusterState(caches, config);
     const events = new EventRecorder(api, options.leaderElection.identity, (error) => logger.warn('event not recorded', { error: errorMessage(error) }));
@@ -262,14 +272,17 @@ export class Operator {
     }
   }
 
-  private policyChanged(policy: ObservedPolicy): void {
+  /**
+   * A generated object changed. The echo of our own write (it now holds exactly what we applied) needs
+   * no reconcile; anything else is checked, in the low lane so that during a cold sync these
+   * checks do not queue ahead of live label changes (in steady state the low lane is empty).
+   */
+  private policyChanged(policy: ObservedPolicy, type: CacheEventType): void {
     const source = this.state.sourceOf(policy);
-    if (source?.type === 'access-ingress') {
-      this.servicesWithIngress.add(source.source);
-      this.add('sharedservice', source.source);
-    } else if (policy.metadata.namespace) {
-      this.add('namespace', policy.metadata.namespace);
-    }
+    if (source?.type === 'access-ingress') this.servicesWithIngress.add(source.source);
+    if (type !== 'deleted' && this.reconcilers.isEcho(policy)) return;
+    if (source?.type === 'access-ingress') this.add('sharedservice', source.source, 'low');
+    else if (policy.metadata.namespace) this.add('namespace', policy.metadata.namespace, 'low');
   }
 
   /** What the scrape-time gauges report, from the caches. */

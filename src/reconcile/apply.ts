@@ -4,6 +4,7 @@
 // had in sync is found changed or gone while what we want of it has not changed.
 
 import { createHash } from 'node:crypto';
+import { MANAGED_BY_LABEL } from '../config.js';
 import type { KubeApi } from '../kube/api.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../kube/api.js';
 import { RESOURCES, type ResourceRef } from '../kube/resources.js';
@@ -34,21 +35,38 @@ export function policyResource(kind: PolicyKind): ResourceRef {
 const displayName = (object: { metadata: { name: string; namespace?: string } }): string =>
   object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name;
 
-function specHash(spec: unknown): string {
-  return createHash('sha1').update(JSON.stringify(spec)).digest('base64');
+/** What we compare to tell our own writes from others': the spec and our two labels. */
+function contentHash(spec: unknown, labels: Readonly<Record<string, string>> | undefined, generatedFromKey: string): string {
+  return createHash('sha1')
+    .update(JSON.stringify([spec, labels?.[MANAGED_BY_LABEL], labels?.[generatedFromKey]]))
+    .digest('base64');
 }
 
-/** Remembers, per object, the spec we last saw it in sync with; that is how drift is told apart from a catalog change. */
+/**
+ * Remembers, per object, the content we last saw it in sync with. That tells drift apart from a
+ * catalog change, and the echo of our own write (nothing to do) from someone else's edit.
+ */
 export class DriftTracker {
   private readonly inSync = new Map<string, string>();
 
-  noteInSync(desired: PolicyObject): void {
-    this.inSync.set(objectKey(desired), specHash(desired.spec));
+  constructor(private readonly generatedFromKey: string) {}
+
+  private hash(object: { spec?: unknown; metadata: { labels?: Record<string, string> } }): string {
+    return contentHash(object.spec, object.metadata.labels, this.generatedFromKey);
   }
 
-  /** The object differs from (or lacks) a desired spec we had already applied: someone else changed it. */
+  noteInSync(desired: PolicyObject): void {
+    this.inSync.set(objectKey(desired), this.hash(desired));
+  }
+
+  /** The object differs from (or lacks) a desired content we had already applied: someone else changed it. */
   isDrift(desired: PolicyObject): boolean {
-    return this.inSync.get(objectKey(desired)) === specHash(desired.spec);
+    return this.inSync.get(objectKey(desired)) === this.hash(desired);
+  }
+
+  /** The object holds exactly what we last applied or saw in sync: the echo of our own write. */
+  isEcho(observed: ObservedPolicy): boolean {
+    return this.inSync.get(objectKey(observed)) === this.hash(observed);
   }
 
   forget(object: { kind?: string; metadata?: { namespace?: string; name?: string } }): void {

@@ -14,7 +14,7 @@ import { renderAccessIngressPolicy } from '../render/policies.js';
 import { renderClusterPolicies, renderIntent, type RetainRule } from '../render/render.js';
 import { CATALOG_API_VERSION, type CatalogKind } from '../catalog/types.js';
 import { applyDiff, describeOutcome, DriftTracker, madeWrites, type ApplyOutcome } from './apply.js';
-import { diffPolicies } from './diff.js';
+import { diffPolicies, type ObservedPolicy } from './diff.js';
 import { isTerminating, type ClusterState } from './state.js';
 import type { ReconcileResult } from './workqueue.js';
 
@@ -39,12 +39,19 @@ export const catalogResource: Record<CatalogKind, ResourceRef> = {
 };
 
 export class Reconcilers {
-  private readonly drift = new DriftTracker();
+  private readonly drift: DriftTracker;
 
-  constructor(private readonly context: ReconcilerContext) {}
+  constructor(private readonly context: ReconcilerContext) {
+    this.drift = new DriftTracker(context.config.keys.generatedFrom);
+  }
 
   private get keys() {
     return this.context.config.keys;
+  }
+
+  /** The object is the echo of our own write (see DriftTracker). */
+  isEcho(policy: ObservedPolicy): boolean {
+    return this.drift.isEcho(policy);
   }
 
   private async apply(diff: ReturnType<typeof diffPolicies>, desired: Parameters<typeof applyDiff>[3]): Promise<ApplyOutcome> {

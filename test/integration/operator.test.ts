@@ -101,7 +101,7 @@ describe('operator (integration)', function () {
     expect(server.list(...CNP, 'app')).to.deep.equal([]);
   });
 
-  it('restores an edited or deleted generated object, and counts the drift', async () => {
+  it('restores an edited, deleted or relabelled generated object, and counts the drift', async () => {
     server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
     running = await startOperator(server);
     await expectConverged(server);
@@ -110,8 +110,11 @@ describe('operator (integration)', function () {
     await expectConverged(server);
     server.delete(...CNP, 'shop', 'profile-standard');
     await expectConverged(server);
+    const relabelled = cnp('shop', 'profile-standard')!;
+    server.apply({ ...relabelled, metadata: { ...relabelled.metadata, labels: { ...relabelled.metadata?.labels, [`${D}/generated-from`]: 'profile.other' } } });
+    await eventually(() => expect(cnp('shop', 'profile-standard')!.metadata?.labels?.[`${D}/generated-from`]).to.equal('profile.standard'));
     expect(await running.metrics.registry.getSingleMetricAsString('netpol_profiles_drift_corrections_total')).to.match(
-      /kind="CiliumNetworkPolicy"} 2/,
+      /kind="CiliumNetworkPolicy"} 3/,
     );
   });
 

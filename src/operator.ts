@@ -98,9 +98,9 @@ export class Operator {
     };
     const caches: StateCaches = {
       namespaces: cache<Namespace>(RESOURCES.namespaces, (ns, old) => this.namespaceChanged(ns, old)),
-      profiles: cache(RESOURCES.networkProfiles, (object) => this.catalogChanged('NetworkProfile', object)),
-      services: cache(RESOURCES.sharedServices, (object) => this.catalogChanged('SharedService', object)),
-      baselines: cache(RESOURCES.networkBaselines, (object) => this.catalogChanged('NetworkBaseline', object)),
+      profiles: cache(RESOURCES.networkProfiles, (object, old) => this.catalogChanged('NetworkProfile', object, old)),
+      services: cache(RESOURCES.sharedServices, (object, old) => this.catalogChanged('SharedService', object, old)),
+      baselines: cache(RESOURCES.networkBaselines, (object, old) => this.catalogChanged('NetworkBaseline', object, old)),
       policies: cache<ObservedPolicy>(RESOURCES.ciliumNetworkPolicies, (policy, _old, type) => this.policyChanged(policy, type), managed),
       clusterPolicies: cache<ObservedPolicy>(
         RESOURCES.ciliumClusterwideNetworkPolicies,
@@ -255,10 +255,15 @@ export class Operator {
     }
   }
 
-  private catalogChanged(kind: CatalogKind, object: KubeObject): void {
-    this.state.catalogChanged();
+  private catalogChanged(kind: CatalogKind, object: KubeObject, old: KubeObject | undefined): void {
     const name = object.metadata?.name ?? '';
     this.add('catalog', `${kind}/${name}`);
+    // Our own status and finalizer writes do not change what is rendered (the spec, and so the
+    // generation, is the same): no need to revisit every namespace that uses the object.
+    // Added and deleted objects come without `old`.
+    const specChanged = !old || old.metadata?.generation !== object.metadata?.generation || old.metadata?.generation === undefined;
+    if (!specChanged) return;
+    this.state.catalogChanged();
     const keys = this.options.config.keys;
     if (kind === 'NetworkBaseline') {
       this.add('cluster', CLUSTER_KEY);

@@ -173,4 +173,34 @@ describe('operator (integration)', function () {
     expect(server.requests.writes({ since: mark }).map((r) => `${r.verb} ${r.resource} ${r.name}`)).to.deep.equal([]);
     expect(ownedObjects(server).size).to.equal(20 * 2 + 4);
   });
+
+  it('stopped mid-sync and started again, converges with no orphans and no duplicates', async () => {
+    for (let i = 0; i < 300; i++) server.apply(namespace(`ns-${i}`, { [`${D}/profile`]: 'internal', [`access.${D}/dragonfly`]: 'true' }));
+    running = await startOperator(server);
+    await eventually(() => expect(ownedObjects(server).size).to.be.greaterThan(50), 20_000);
+    await running.stop();
+    const partial = ownedObjects(server).size;
+    expect(partial).to.be.lessThan(300 * 2 + 4);
+    // While it was down: some labels changed, some removed.
+    for (let i = 0; i < 20; i++) server.apply(namespace(`ns-${i}`, i % 2 ? {} : { [`${D}/profile`]: 'isolated' }));
+    const restart = server.requests.mark();
+    running = await startOperator(server);
+    await expectConverged(server, 30_000);
+    const refused = server.requests.writes({ since: restart, verb: 'create', group: 'cilium.io' }).filter((r) => r.code === 409);
+    expect(refused.map((r) => `${r.namespace}/${r.resource}`), 'creates of objects that already existed').to.deep.equal([]);
+  });
+
+  it('leaves a Terminating namespace alone, without error loops', async () => {
+    await server.stop();
+    server = await startServerWithCatalog({ namespaceDeletionDelayMs: 3_000 });
+    server.apply(namespace('leaving', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    server.delete('v1', 'namespaces', undefined, 'leaving');
+    server.apply({ ...server.get('v1', 'namespaces', undefined, 'leaving')!, metadata: { ...server.get('v1', 'namespaces', undefined, 'leaving')!.metadata, labels: { [`${D}/profile`]: 'internal' } } });
+    await running.operator.waitForIdle();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(server.requests.writes({ namespace: 'leaving', group: 'cilium.io' }).filter((r) => r.verb === 'create' && r.code >= 400)).to.deep.equal([]);
+    expect(await running.metrics.registry.getSingleMetricAsString('netpol_profiles_reconcile_total')).to.match(/controller="namespace",result="error"} 0/);
+  });
 });

@@ -94,11 +94,25 @@ describe('apiserver: API semantics', function () {
           'spec.replicas: Invalid value: 11: spec.replicas in body should be less than or equal to 10, ' +
           'spec.color: Unsupported value: "pink": supported values: "red", "green", "blue", ' +
           'spec.ports[0].port: Invalid value: 99999: spec.ports[0].port in body should be less than or equal to 65535, ' +
-          'spec.ports[1].port: Invalid value: "string": spec.ports[1].port in body must be of type integer: "string"]',
+          'spec.ports[1].port: Invalid value: "string": spec.ports[1].port in body must be of type integer: "string", ' +
+          '<nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation]',
       );
       expect(r.json.details).to.deep.include({ name: 'invalid', group: 'test.netpol.dev', kind: 'Widget' });
       const missing = await request(server, 'POST', WIDGETS, { body: widget('no-replicas', {}) });
-      expect(missing.json.message).to.equal('Widget.test.netpol.dev "no-replicas" is invalid: spec.replicas: Required value');
+      expect(missing.json.message).to.equal(
+        'Widget.test.netpol.dev "no-replicas" is invalid: [spec.replicas: Required value, <nil>: Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation]',
+      );
+    });
+
+    it('checks x-kubernetes-validations rules (CEL), at the root and nested', async () => {
+      const long = await request(server, 'POST', WIDGETS, { body: widget('a-name-longer-than-twenty') });
+      expect(long.status).to.equal(422);
+      expect(long.json.message).to.equal(
+        'Widget.test.netpol.dev "a-name-longer-than-twenty" is invalid: <nil>: Invalid value: "object": metadata.name must be at most 20 characters',
+      );
+      const blue = await request(server, 'POST', WIDGETS, { body: widget('blue', { replicas: 9, color: 'blue' }) });
+      expect(blue.json.message).to.equal('Widget.test.netpol.dev "blue" is invalid: spec: Invalid value: "object": only red widgets scale past 8');
+      expect((await request(server, 'POST', WIDGETS, { body: widget('red', { replicas: 9 }) })).status).to.equal(201);
     });
 
     it('honours dryRun=All without storing', async () => {

@@ -30,6 +30,9 @@ export const WIDGET_CRD: CustomResourceDefinition = {
         schema: {
           openAPIV3Schema: {
             type: 'object',
+            'x-kubernetes-validations': [
+              { rule: 'size(self.metadata.name) <= 20', message: 'metadata.name must be at most 20 characters' },
+            ],
             properties: {
               apiVersion: { type: 'string' },
               kind: { type: 'string' },
@@ -37,6 +40,7 @@ export const WIDGET_CRD: CustomResourceDefinition = {
               spec: {
                 type: 'object',
                 required: ['replicas'],
+                'x-kubernetes-validations': [{ rule: "self.replicas <= 8 || self.color == 'red'", message: 'only red widgets scale past 8' }],
                 properties: {
                   replicas: { type: 'integer', minimum: 0, maximum: 10 },
                   color: { type: 'string', enum: ['red', 'green', 'blue'], default: 'red' },

@@ -5,6 +5,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import { parseAllDocuments } from 'yaml';
+import { CelEvalError, compileCel, isTransitionRule, type CelProgram } from './cel.js';
 
 /** The subset of JSONSchemaProps that Kubernetes accepts in a structural CRD schema. */
 export interface JsonSchema {
@@ -41,7 +42,17 @@ export interface JsonSchema {
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
   'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
-  'x-kubernetes-validations'?: unknown[];
+  'x-kubernetes-validations'?: ValidationRule[];
+}
+
+/** A CEL rule of `x-kubernetes-validations`. */
+export interface ValidationRule {
+  rule: string;
+  message?: string;
+  messageExpression?: string;
+  reason?: 'FieldValueInvalid' | 'FieldValueForbidden' | 'FieldValueRequired' | 'FieldValueDuplicate';
+  fieldPath?: string;
+  optionalOldSelf?: boolean;
 }
 
 export interface CrdPrinterColumn {
@@ -145,6 +156,9 @@ function typeName(value: unknown): string {
 interface Context {
   errors: SchemaError[];
   unknownFields: boolean;
+  /** CEL rule failures, kept apart: the server only reports them when nothing else blocks. */
+  celErrors: SchemaError[];
+  celRulesSeen: boolean;
 }
 
 type Check = (value: unknown, path: PathNode | null, ctx: Context) => void;
@@ -342,6 +356,7 @@ function buildCheck(schema: JsonSchema, root: boolean): Check {
   if (type === 'array' || type === undefined) addArrayChecks(schema, checks);
   if (type === 'object' || type === undefined) addObjectChecks(schema, checks, root);
   addCompositionChecks(schema, checks);
+  addCelChecks(schema, checks);
 
   const run: Check =
     checks.length === 1
@@ -615,7 +630,7 @@ function addCompositionChecks(schema: JsonSchema, checks: Check[]): void {
   // so unknown fields are never reported from inside them.
   const branch = (s: JsonSchema) => compile(s);
   const runBranch = (c: Compiled, value: unknown, path: PathNode | null): SchemaError[] => {
-    const ctx: Context = { errors: [], unknownFields: false };
+    const ctx: Context = { errors: [], unknownFields: false, celErrors: [], celRulesSeen: false };
     c.check(value, path, ctx);
     return ctx.errors;
   };
@@ -672,6 +687,46 @@ function addCompositionChecks(schema: JsonSchema, checks: Check[]): void {
   }
 }
 
+const CEL_REASON_PREFIX: Record<string, string> = {
+  FieldValueForbidden: 'Forbidden',
+  FieldValueRequired: 'Required value',
+  FieldValueDuplicate: 'Duplicate value',
+};
+
+/**
+ * `x-kubernetes-validations`: CEL rules in the subset test/support/cel.ts interprets. Rules it
+ * cannot compile, `messageExpression`s and transition rules (`oldSelf`, which needs the stored
+ * object) are skipped rather than guessed.
+ */
+function addCelChecks(schema: JsonSchema, checks: Check[]): void {
+  for (const rule of schema['x-kubernetes-validations'] ?? []) {
+    if (typeof rule?.rule !== 'string' || isTransitionRule(rule.rule)) continue;
+    let program: CelProgram;
+    try {
+      program = compileCel(rule.rule);
+    } catch {
+      continue;
+    }
+    const extraPath = (rule.fieldPath ?? '').replace(/^\./, '');
+    checks.push((v, path, ctx) => {
+      ctx.celRulesSeen = true;
+      let detail: string | undefined;
+      try {
+        if (!program(v)) detail = rule.message ?? `failed rule: ${rule.rule}`;
+      } catch (e) {
+        if (!(e instanceof CelEvalError)) return;
+        detail = `${e.message} evaluating rule: ${rule.rule}`;
+      }
+      if (detail === undefined) return;
+      const base = pathString(path);
+      const p = extraPath === '' ? base : base === '' ? extraPath : `${base}.${extraPath}`;
+      const prefix = rule.reason ? CEL_REASON_PREFIX[rule.reason] : undefined;
+      const t = typeName(v) === 'integer' ? 'integer' : typeName(v);
+      ctx.celErrors.push({ path: p, message: prefix ? `${prefix}: ${detail}` : `Invalid value: "${t}": ${detail}` });
+    });
+  }
+}
+
 function pushUnique(into: SchemaError[], errors: SchemaError[]): void {
   const seen = new Set(into.map((e) => `${e.path}\n${e.message}`));
   for (const e of errors) {
@@ -701,9 +756,25 @@ function compileRoot(schema: unknown): Compiled {
  * at the root are the server's business and are not checked against the schema.
  */
 export function validateSchema(schema: unknown, value: unknown, options: ValidateOptions = {}): SchemaError[] {
-  const ctx: Context = { errors: [], unknownFields: (options.unknownFields ?? 'error') === 'error' };
+  const ctx: Context = { errors: [], unknownFields: (options.unknownFields ?? 'error') === 'error', celErrors: [], celRulesSeen: false };
   compileRoot(schema).check(value, null, ctx);
-  return ctx.errors;
+  if (!ctx.celRulesSeen) return ctx.errors;
+  // Like the API server: CEL rules only count when no type, enum, required or size error blocks them.
+  if (ctx.errors.some(isBlocking)) {
+    ctx.errors.push({ path: '', message: 'Invalid value: "null": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation' });
+    return ctx.errors;
+  }
+  return [...ctx.errors, ...ctx.celErrors];
+}
+
+function isBlocking(e: SchemaError): boolean {
+  return (
+    e.message.startsWith('Unsupported value') ||
+    e.message.startsWith('Required value') ||
+    e.message.startsWith('Too long') ||
+    e.message.startsWith('Too many') ||
+    e.message.includes(' in body must be of type ')
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

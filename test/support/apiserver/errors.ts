@@ -100,7 +100,8 @@ export interface FieldError {
 }
 
 export function invalid(rt: Pick<ResourceType, 'group' | 'kind'>, name: string, errors: FieldError[]): ApiError {
-  const parts = errors.map((e) => (e.path === '' ? e.message : `${e.path}: ${e.message}`));
+  // Go prints the root field path (a nil *field.Path) as "<nil>".
+  const parts = errors.map((e) => `${e.path === '' ? '<nil>' : e.path}: ${e.message}`);
   const list = parts.length === 1 ? parts[0]! : `[${parts.join(', ')}]`;
   const details: StatusDetails = { name };
   if (rt.group !== '') details.group = rt.group;

@@ -3,7 +3,7 @@
 // (it otherwise insists on downloading OpenAPI v2 schemas for client-side validation).
 import { createHash } from 'node:crypto';
 import type { ResourceCatalog } from './resources.js';
-import { groupVersion, type ResourceType } from './types.js';
+import type { ResourceType } from './types.js';
 
 function gvPath(group: string, version: string): string {
   return group === '' ? `api/${version}` : `apis/${group}/${version}`;
@@ -80,4 +80,3 @@ export function openApiV3Index(catalog: ResourceCatalog): unknown {
   return { paths };
 }
 
-export { groupVersion };

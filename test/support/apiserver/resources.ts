@@ -3,7 +3,7 @@ import type { CustomResourceDefinition, CrdVersion } from '../openapi.js';
 import { builtinResourceTypes } from './builtins.js';
 import type { FieldError } from './errors.js';
 import { crdColumns } from './table.js';
-import { groupVersion, isRecord, type KubeObject, type ResourceType } from './types.js';
+import { isRecord, type KubeObject, type ResourceType } from './types.js';
 import { dnsLabelErrors, dnsSubdomainErrors } from './validation.js';
 
 /** Order the real server lists its built-in groups in (then CRD groups, alphabetically). */
@@ -211,4 +211,3 @@ export function establishedCrdStatus(crd: KubeObject, now: string): Record<strin
   };
 }
 
-export { groupVersion };

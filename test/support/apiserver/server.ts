@@ -14,6 +14,7 @@ import { ApiError, badRequest, internalError, methodNotAllowed, notAcceptable, p
 import { FaultInjector } from './faults.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { openApiV3Document, openApiV3Index } from './openapi-docs.js';
+import { deepCopy } from './patch.js';
 import { decodeKubeProtobuf } from './protobuf.js';
 import { ObjectRegistry, type DeleteOptions, type FieldValidation, type ListQuery, type WriteOptions } from './registry.js';
 import { RequestLog, type RequestInfo, type UserInfo } from './requestlog.js';
@@ -199,9 +200,10 @@ export class TestApiServer {
     return rt;
   }
 
-  /** Creates `obj`, or replaces the stored one (whatever its resourceVersion). Returns what is stored. */
+  /** Creates `obj`, or replaces the stored one (whatever its resourceVersion). Returns a copy of what is stored. */
   apply(input: ObjectInput): KubeObject {
-    const obj = input as KubeObject;
+    // The store keeps what it is given: a copy, so later changes by the caller do not leak in.
+    const obj = deepCopy(input) as KubeObject;
     if (typeof obj.apiVersion !== 'string' || typeof obj.kind !== 'string' || !isRecord(obj.metadata) || typeof obj.metadata.name !== 'string') {
       throw new Error('apply needs apiVersion, kind and metadata.name');
     }
@@ -209,19 +211,19 @@ export class TestApiServer {
     const ns = rt.namespaced ? (obj.metadata.namespace ?? 'default') : undefined;
     const name = obj.metadata.name;
     const existing = this.registry.list(rt, ns, { fieldSelector: `metadata.name=${name}` }).items[0];
-    if (!existing) return this.registry.create(rt, ns, obj).body as KubeObject;
+    if (!existing) return deepCopy(this.registry.create(rt, ns, obj).body as KubeObject);
     const body = { ...obj, metadata: { ...obj.metadata, resourceVersion: undefined } };
     let result = this.registry.update(rt, ns, name, body, undefined).body as KubeObject;
     if (rt.hasStatusSubresource && obj.status !== undefined) {
       result = this.registry.update(rt, ns, name, { ...result, status: obj.status }, 'status').body as KubeObject;
     }
-    return result;
+    return deepCopy(result);
   }
 
   get(apiVersion: string, kindOrPlural: string, namespace: string | undefined, name: string): KubeObject | undefined {
     const rt = this.resourceFor(apiVersion, kindOrPlural);
     try {
-      return this.registry.get(rt, rt.namespaced ? namespace : undefined, name);
+      return deepCopy(this.registry.get(rt, rt.namespaced ? namespace : undefined, name));
     } catch (e) {
       if (e instanceof ApiError && e.code === 404) return undefined;
       throw e;
@@ -230,7 +232,7 @@ export class TestApiServer {
 
   list(apiVersion: string, kindOrPlural: string, namespace?: string, query: ListQuery = {}): KubeObject[] {
     const rt = this.resourceFor(apiVersion, kindOrPlural);
-    return this.registry.list(rt, rt.namespaced ? namespace : undefined, query).items;
+    return deepCopy(this.registry.list(rt, rt.namespaced ? namespace : undefined, query).items);
   }
 
   delete(apiVersion: string, kindOrPlural: string, namespace: string | undefined, name: string): void {

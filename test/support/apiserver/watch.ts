@@ -29,6 +29,18 @@ export interface WatchFilter {
 
 type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
 
+// Stored objects never change, so every watcher of a kind can share one serialisation of each.
+const serializations = new WeakMap<KubeObject, string>();
+
+function serialized(obj: KubeObject): string {
+  let text = serializations.get(obj);
+  if (text === undefined) {
+    text = JSON.stringify(obj);
+    serializations.set(obj, text);
+  }
+  return text;
+}
+
 /** One open watch connection. */
 class WatchStream implements StoreListener {
   readonly storageKey: string;
@@ -111,11 +123,14 @@ class WatchStream implements StoreListener {
 
   private send(type: WatchEventType, stored: KubeObject): void {
     const { rt } = this.req;
-    const view = this.registry.toView(rt, stored);
-    const object = this.req.table
-      ? toTable(rt, [view], this.req.table, { resourceVersion: view.metadata.resourceVersion ?? '' })
-      : view;
-    this.write(type, object);
+    if (this.req.table) {
+      const view = this.registry.toView(rt, stored);
+      this.write(type, toTable(rt, [view], this.req.table, { resourceVersion: view.metadata.resourceVersion ?? '' }));
+    } else if (rt.conversion) {
+      this.write(type, this.registry.toView(rt, stored));
+    } else {
+      this.res.write(`{"type":"${type}","object":${serialized(stored)}}\n`);
+    }
   }
 
   private write(type: WatchEventType, object: unknown): void {

@@ -150,4 +150,25 @@ describe('apiserver: RBAC', function () {
       'Error from server (Forbidden): configmaps is forbidden: User "system:serviceaccount:netpol-system:netpol-profiles" cannot list resource "configmaps" in API group "" in the namespace "netpol-system"',
     );
   });
+
+  it('answers kubectl auth can-i (access reviews), impersonating with --as', async () => {
+    requireKubectl();
+    const as = ['--as=system:serviceaccount:netpol-system:netpol-profiles'];
+    const yes = await kubectl(server, ['auth', 'can-i', 'watch', 'ciliumnetworkpolicies.cilium.io', '--all-namespaces', ...as]);
+    expect(yes.stdout).to.equal('yes\n');
+    expect(yes.code).to.equal(0);
+    const named = await kubectl(server, ['auth', 'can-i', 'update', 'configmaps/netpol-profiles-state', '-n', 'netpol-system', ...as]);
+    expect(named.stdout).to.equal('yes\n');
+    const no = await kubectl(server, ['auth', 'can-i', 'delete', 'configmaps', '-n', 'netpol-system', ...as]);
+    expect(no.stdout).to.equal('no\n');
+    expect(no.code).to.equal(1);
+    const mine = await kubectl(server, ['auth', 'can-i', 'create', 'leases.coordination.k8s.io', '-n', 'netpol-system'], undefined, server.kubeconfigFor(serviceAccountUser('netpol-system', 'netpol-profiles'), 'netpol-system'));
+    expect(mine.stdout).to.equal('yes\n');
+    // Impersonating needs the `impersonate` verb (kubectl's discovery hides the message, so ask directly).
+    const refused = await fetch(`${server.url}/api/v1/namespaces`, { headers: { Authorization: `Bearer ${token}`, 'Impersonate-User': 'alice' } });
+    expect(refused.status).to.equal(403);
+    expect(((await refused.json()) as { message: string }).message).to.equal(
+      'users "alice" is forbidden: User "system:serviceaccount:netpol-system:netpol-profiles" cannot impersonate resource "users" in API group "" at the cluster scope',
+    );
+  });
 });

@@ -58,7 +58,7 @@ function resourceEntries(rt: ResourceType): Record<string, unknown>[] {
     singularName: rt.singular,
     namespaced: rt.namespaced,
     kind: rt.kind,
-    verbs: VERBS,
+    verbs: rt.verbs ?? VERBS,
   };
   if (rt.shortNames.length > 0) main.shortNames = rt.shortNames;
   if (rt.categories.length > 0) main.categories = rt.categories;

@@ -57,6 +57,7 @@ export function openApiV3Document(catalog: ResourceCatalog, group: string, versi
   const paths: Record<string, unknown> = {};
   const schemas: Record<string, unknown> = {};
   for (const rt of types) {
+    if (rt.accessReview) continue;
     Object.assign(paths, objectPaths(rt));
     schemas[schemaName(rt)] = schemaOf(rt);
   }

@@ -57,6 +57,17 @@ const policyRule = msg({
 const subject = msg({ 1: f('kind', 'string'), 2: f('apiGroup', 'string'), 3: f('name', 'string'), 4: f('namespace', 'string') });
 const roleRef = msg({ 1: f('apiGroup', 'string'), 2: f('kind', 'string'), 3: f('name', 'string') });
 
+const resourceAttributes = msg({
+  1: f('namespace', 'string'),
+  2: f('verb', 'string'),
+  3: f('group', 'string'),
+  4: f('version', 'string'),
+  5: f('resource', 'string'),
+  6: f('subresource', 'string'),
+  7: f('name', 'string'),
+});
+const nonResourceAttributes = msg({ 1: f('path', 'string'), 2: f('verb', 'string') });
+
 /** Messages by `apiVersion/kind` (field numbers from the Kubernetes generated.proto files). */
 const KINDS: Record<string, Message> = {
   'v1/Namespace': msg({ 1: f('metadata', objectMeta), 2: f('spec', msg({ 1: f('finalizers', 'string', true) })) }),
@@ -96,6 +107,23 @@ const KINDS: Record<string, Message> = {
         5: f('leaseTransitions', 'int32'),
         6: f('strategy', 'string'),
         7: f('preferredHolder', 'string'),
+      }),
+    ),
+  }),
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': msg({
+    1: f('metadata', objectMeta),
+    2: f('spec', msg({ 1: f('resourceAttributes', resourceAttributes), 2: f('nonResourceAttributes', nonResourceAttributes) })),
+  }),
+  'authorization.k8s.io/v1/SubjectAccessReview': msg({
+    1: f('metadata', objectMeta),
+    2: f(
+      'spec',
+      msg({
+        1: f('resourceAttributes', resourceAttributes),
+        2: f('nonResourceAttributes', nonResourceAttributes),
+        3: f('user', 'string'),
+        4: f('groups', 'string', true),
+        6: f('uid', 'string'),
       }),
     ),
   }),

@@ -57,15 +57,48 @@ export class Authorizer {
 
   /** Throws 403 Forbidden unless RBAC is off or a binding grants the request. */
   authorize(user: UserInfo, info: RequestInfo): void {
-    if (!this.enabled) return;
-    if (user.groups.includes('system:masters')) return;
+    if (this.allows(user, info)) return;
+    throw info.isResourceRequest ? this.denial(user, info) : forbiddenNonResource(user, info);
+  }
+
+  /** The decision alone (also behind SelfSubjectAccessReview / SubjectAccessReview). */
+  allows(user: UserInfo, info: RequestInfo): boolean {
+    if (!this.enabled) return true;
+    if (user.groups.includes('system:masters')) return true;
     if (!info.isResourceRequest) {
-      if (user !== ANONYMOUS && DISCOVERY_PATHS.some((re) => re.test(info.path))) return;
-      if (this.rulesFor(user, undefined).some((r) => nonResourceAllows(r, info))) return;
-      throw forbiddenNonResource(user, info);
+      if (user !== ANONYMOUS && user.groups.includes('system:authenticated') && DISCOVERY_PATHS.some((re) => re.test(info.path))) return true;
+      return this.rulesFor(user, undefined).some((r) => nonResourceAllows(r, info));
     }
-    if (this.rulesFor(user, info.namespace).some((r) => resourceAllows(r, info))) return;
-    throw this.denial(user, info);
+    // system:basic-user, bound to every authenticated user: "what may I do?" reviews.
+    if (
+      user.groups.includes('system:authenticated') &&
+      info.group === 'authorization.k8s.io' &&
+      info.verb === 'create' &&
+      (info.resource === 'selfsubjectaccessreviews' || info.resource === 'selfsubjectrulesreviews')
+    ) {
+      return true;
+    }
+    return this.rulesFor(user, info.namespace).some((r) => resourceAllows(r, info));
+  }
+
+  /**
+   * `Impersonate-User`/`Impersonate-Group` headers (kubectl --as/--as-group): allowed when the
+   * requester may `impersonate` the user (or ServiceAccount) and each group.
+   */
+  impersonate(requester: UserInfo, userName: string, groups: string[]): UserInfo {
+    const sa = /^system:serviceaccount:([^:]+):([^:]+)$/.exec(userName);
+    const checks: RequestInfo[] = [
+      sa
+        ? impersonation('serviceaccounts', sa[2]!, sa[1])
+        : impersonation('users', userName, undefined),
+      ...groups.map((g) => impersonation('groups', g, undefined)),
+    ];
+    for (const check of checks) if (!this.allows(requester, check)) throw this.denial(requester, check);
+    if (sa) {
+      const base = serviceAccountUser(sa[1]!, sa[2]!);
+      return { name: base.name, groups: [...new Set([...groups, ...base.groups])] };
+    }
+    return { name: userName, groups: [...new Set([...groups, 'system:authenticated'])] };
   }
 
   private denial(user: UserInfo, info: RequestInfo): ApiError {
@@ -105,6 +138,12 @@ export class Authorizer {
           : undefined;
     return role && Array.isArray(role.rules) ? (role.rules as PolicyRule[]) : [];
   }
+}
+
+function impersonation(resource: string, name: string, namespace: string | undefined): RequestInfo {
+  const info: RequestInfo = { method: 'POST', path: '', isResourceRequest: true, verb: 'impersonate', group: '', version: 'v1', resource, name };
+  if (namespace !== undefined) info.namespace = namespace;
+  return info;
 }
 
 function bindsUser(binding: KubeObject, user: UserInfo, namespace: string | undefined): boolean {

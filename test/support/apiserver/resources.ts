@@ -7,7 +7,7 @@ import { isRecord, type KubeObject, type ResourceType } from './types.js';
 import { dnsLabelErrors, dnsSubdomainErrors } from './validation.js';
 
 /** Order the real server lists its built-in groups in (then CRD groups, alphabetically). */
-const BUILTIN_GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'apiextensions.k8s.io'];
+const BUILTIN_GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'authorization.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'apiextensions.k8s.io'];
 
 export class ResourceCatalog {
   private readonly types = new Map<string, ResourceType>();

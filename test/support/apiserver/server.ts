@@ -16,6 +16,7 @@ import { writeKubeconfig } from './kubeconfig.js';
 import { openApiV3Document, openApiV3Index } from './openapi-docs.js';
 import { deepCopy } from './patch.js';
 import { decodeKubeProtobuf } from './protobuf.js';
+import { answerAccessReview } from './reviews.js';
 import { ObjectRegistry, type DeleteOptions, type FieldValidation, type ListQuery, type WriteOptions } from './registry.js';
 import { RequestLog, type RequestInfo, type UserInfo } from './requestlog.js';
 import { ResourceCatalog } from './resources.js';
@@ -284,6 +285,8 @@ export class TestApiServer {
       const parsed = this.parseRequest(req.method ?? 'GET', url);
       info = parsed.info;
       user = this.rbac.authenticate(pathToken !== undefined ? `Bearer ${pathToken}` : req.headers.authorization);
+      const asUser = req.headersDistinct['impersonate-user']?.[0];
+      if (asUser !== undefined) user = this.rbac.impersonate(user, asUser, req.headersDistinct['impersonate-group'] ?? []);
       if (url.pathname.startsWith('/__admin/') && this.options.adminEndpoint) {
         respond(200, this.admin(url, await readBody(req)));
         return;
@@ -306,7 +309,13 @@ export class TestApiServer {
         }
         return;
       }
-      const route = parsed.route!;
+      const route = parsed.route;
+      if (route?.rt.accessReview) {
+        if (info.verb !== 'create' || route.name !== undefined) throw methodNotAllowed();
+        const review = parseObjectBody(req.headers['content-type'], await readRawBody(req));
+        respond(201, answerAccessReview(route.rt, review, user, this.rbac));
+        return;
+      }
       await this.resourceRequest(req, res, url, info, route, (code, body, headers) => respond(code, body, headers), () =>
         this.requests.record(info, user, 200, false),
       );

@@ -69,6 +69,10 @@ export interface ResourceType {
   printerColumns?: CrdPrinterColumn[];
   /** Extra validation of a built-in kind, returning field errors (`path`, `message`). */
   validate?: (obj: KubeObject) => { path: string; message: string }[];
+  /** Verbs in discovery (default: all eight). */
+  verbs?: string[];
+  /** Not stored: an access review answered by the authorizer (create only). */
+  accessReview?: 'self' | 'subject';
   /** Normalises fields the real server re-serialises (timestamps) before storing. */
   normalize?: (obj: KubeObject) => void;
 }

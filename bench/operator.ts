@@ -61,12 +61,28 @@ async function floor(concurrency: number): Promise<number> {
   return seconds;
 }
 
-function startOperator(server: TestApiServer): { child: ChildProcess; exit: Promise<number | null> } {
-  const child = spawn(process.execPath, [CLI, 'run', '--kubeconfig', server.kubeconfigPath, '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--log-level', 'warn'], {
+function startOperator(server: TestApiServer): { child: ChildProcess; exit: Promise<number | null>; metricsPort: Promise<number> } {
+  const child = spawn(process.execPath, [CLI, 'run', '--kubeconfig', server.kubeconfigPath, '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--log-level', 'info'], {
     env: { PATH: process.env.PATH ?? '', POD_NAMESPACE: 'netpol-profiles' },
-    stdio: ['ignore', 'ignore', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit'],
   });
-  return { child, exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))) };
+  let buffer = '';
+  const metricsPort = new Promise<number>((resolve) => {
+    child.stdout!.on('data', (chunk: Buffer) => {
+      buffer += chunk.toString();
+      const match = /"metricsPort":(\d+)/.exec(buffer);
+      if (match) resolve(Number(match[1]));
+      if (buffer.length > 100_000) buffer = buffer.slice(-1000);
+    });
+  });
+  return { child, exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))), metricsPort };
+}
+
+/** The operator's own view of its memory, from its /metrics. */
+async function heapMiB(port: number): Promise<string> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+  return `heap used ${value('nodejs_heap_size_used_bytes').toFixed(0)} MiB of ${value('nodejs_heap_size_total_bytes').toFixed(0)} MiB`;
 }
 
 function rssMiB(pid: number): number {
@@ -143,13 +159,15 @@ async function main(): Promise<void> {
   await sleep(1500);
   const coldWrites = writes(server, mark);
   const rss = rssMiB(operator.child.pid!);
+  const heap = await heapMiB(await operator.metricsPort);
   console.log(`  cold sync: ${coldSeconds.toFixed(2)} s to ${ownedCount(server)} objects; policy writes ${coldWrites.policies} (objects created: ${expected.length}), catalog status/finalizer writes ${coldWrites.catalog}`);
   console.log(`  label change → policy during cold sync: p50 ${percentile(duringSync, 50).toFixed(1)} ms, p99 ${percentile(duringSync, 99).toFixed(1)} ms (${duringSync.length} samples)`);
-  console.log(`  operator RSS after sync: ${rss.toFixed(0)} MiB`);
+  console.log(`  operator RSS after sync: ${rss.toFixed(0)} MiB (${heap})`);
 
   const steady = await labelLatencies(server, SAMPLES, 400);
   console.log(`  label change → policy, steady state: p50 ${percentile(steady, 50).toFixed(1)} ms, p99 ${percentile(steady, 99).toFixed(1)} ms (${steady.length} samples)`);
-  await sleep(1500);
+  await sleep(10_000);
+  console.log(`  operator RSS after 10 s more of steady state: ${rssMiB(operator.child.pid!).toFixed(0)} MiB (${await heapMiB(await operator.metricsPort)})`);
 
   operator.child.kill('SIGTERM');
   await operator.exit;

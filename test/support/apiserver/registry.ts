@@ -142,7 +142,7 @@ export class ObjectRegistry {
   constructor(
     private readonly store: ObjectStore,
     private readonly catalog: ResourceCatalog,
-    private readonly options: { namespaceDeletionDelayMs: number },
+    private readonly options: { namespaceDeletionDelayMs: number; onResourcesRemoved?: (types: ResourceType[]) => void },
   ) {}
 
   stop(): void {
@@ -610,6 +610,7 @@ export class ObjectRegistry {
     if (rt.storageKey === CRD_STORAGE) {
       const types = this.catalog.unserveCrd(obj.metadata.name!);
       for (const t of types) this.store.dropStorage(t.storageKey);
+      this.options.onResourcesRemoved?.(types);
     }
     const ns = obj.metadata.namespace;
     if (ns !== undefined) {

@@ -105,7 +105,11 @@ export class TestApiServer {
 
   private constructor(private readonly options: ApiServerOptions) {
     this.store = new ObjectStore(options.historyLimit ?? 50_000);
-    this.registry = new ObjectRegistry(this.store, this.catalog, { namespaceDeletionDelayMs: options.namespaceDeletionDelayMs ?? 0 });
+    this.registry = new ObjectRegistry(this.store, this.catalog, {
+      namespaceDeletionDelayMs: options.namespaceDeletionDelayMs ?? 0,
+      // Watches of a resource whose CRD is gone end, as on a real server.
+      onResourcesRemoved: (types) => types.forEach((t) => this.watches.closeAll({ group: t.group, resource: t.plural })),
+    });
     this.watches = new WatchHub(this.store, this.registry, options.bookmarkIntervalMs ?? 1000);
     this.faults = new FaultInjector(this.watches, this.store);
     this.requests = new RequestLog(options.requestLogLimit ?? 100_000);
@@ -485,7 +489,8 @@ export class TestApiServer {
       case 'watch': {
         await drain(req);
         const timeout = q.get('timeoutSeconds');
-        const timeoutSeconds = timeout !== null ? parseInteger(timeout, 'timeoutSeconds') : this.watchTimeoutSeconds;
+        const requested = timeout !== null && timeout !== '' ? parseInteger(timeout, 'timeoutSeconds') : 0;
+        const timeoutSeconds = requested > 0 ? requested : this.watchTimeoutSeconds;
         this.watches.serve(
           {
             rt,

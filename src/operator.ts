@@ -9,7 +9,7 @@ import type { KubeApi } from './kube/api.js';
 import { compactPolicy, SpecInterner, withoutManagedFields } from './kube/compact.js';
 import { EventRecorder } from './kube/events.js';
 import { ListWatchCache, type CacheEventType } from './kube/informer.js';
-import { LeaderElector } from './kube/leader.js';
+import { LeaderElector, type LeaderElectionOptions } from './kube/leader.js';
 import { RESOURCES, type ResourceRef } from './kube/resources.js';
 import type { KubeObject, Namespace } from './kube/types.js';
 import { errorMessage, type Logger } from './observability/logger.js';
@@ -20,15 +20,11 @@ import { ClusterState, isTerminating, type ObjectCache, type StateCaches } from 
 import { WorkQueue, type AddPriority } from './reconcile/workqueue.js';
 import type { CatalogKind } from './catalog/types.js';
 
-export interface LeaderElectionSettings {
-  enabled: boolean;
-  namespace: string;
-  name: string;
-  identity: string;
-  leaseDurationMs: number;
-  renewDeadlineMs: number;
-  retryPeriodMs: number;
-}
+/** Leader election as `run` configures it: the LeaderElector's settings, and whether to campaign at all. */
+export type LeaderElectionSettings = Pick<
+  LeaderElectionOptions,
+  'namespace' | 'name' | 'identity' | 'leaseDurationMs' | 'renewDeadlineMs' | 'retryPeriodMs'
+> & { enabled: boolean };
 
 export interface CacheSettings {
   stallTimeoutMs?: number;
@@ -123,15 +119,10 @@ export class Operator {
     });
     metrics.setSnapshotSource(() => (this.state.hasSynced() ? this.snapshot() : undefined));
     if (options.leaderElection.enabled) {
-      const le = options.leaderElection;
+      const { enabled: _enabled, ...settings } = options.leaderElection;
       this.elector = new LeaderElector({
+        ...settings,
         api,
-        namespace: le.namespace,
-        name: le.name,
-        identity: le.identity,
-        leaseDurationMs: le.leaseDurationMs,
-        renewDeadlineMs: le.renewDeadlineMs,
-        retryPeriodMs: le.retryPeriodMs,
         onStartedLeading: () => this.startLeading(),
         onStoppedLeading: () => this.lostLeadership(),
         onError: (error) => logger.warn('leader election', { error: errorMessage(error) }),

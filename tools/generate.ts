@@ -9,9 +9,8 @@ import { parse, stringify } from 'yaml';
 import { extractPolicySchemas } from '../src/catalog/cilium-schema.js';
 import { catalogCrds } from '../src/catalog/crd-definitions.js';
 import { CILIUM_POLICY_SCHEMAS } from '../src/catalog/cilium-policy-schema.generated.js';
+import { CILIUM_CRD_DIR, PROJECT_ROOT } from '../test/support/project.js';
 
-export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CILIUM_CRD_DIR = path.resolve(PROJECT_ROOT, '../shared/cilium/crds');
 export const CNP_CRD_FILE = path.join(CILIUM_CRD_DIR, 'ciliumnetworkpolicies.yaml');
 export const CCNP_CRD_FILE = path.join(CILIUM_CRD_DIR, 'ciliumclusterwidenetworkpolicies.yaml');
 export const GENERATED_SCHEMA_FILE = path.join(PROJECT_ROOT, 'src/catalog/cilium-policy-schema.generated.ts');

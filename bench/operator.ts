@@ -21,6 +21,7 @@ const D = 'network-policy.homelab';
 const PROFILES = ['isolated', 'internal', 'internal-egress', 'standard'];
 const SERVICES = ['postgres', 'dragonfly', 'garage-s3', 'kube-api'];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const OPERATOR_NODE_OPTIONS = process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '--max-semi-space-size=2';
 
 function labelsFor(i: number, profile = PROFILES[i % PROFILES.length]!): Record<string, string> {
   return {
@@ -63,7 +64,9 @@ async function floor(concurrency: number): Promise<number> {
 
 function startOperator(server: TestApiServer): { child: ChildProcess; exit: Promise<number | null>; metricsPort: Promise<number> } {
   const child = spawn(process.execPath, [CLI, 'run', '--kubeconfig', server.kubeconfigPath, '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--log-level', 'info'], {
-    env: { PATH: process.env.PATH ?? '', POD_NAMESPACE: 'netpol-profiles' },
+    // The V8 setting the operator is meant to run with (see docs/design.md, "Memory"); set
+    // BENCH_OPERATOR_NODE_OPTIONS="" to measure Node's defaults instead.
+    env: { PATH: process.env.PATH ?? '', POD_NAMESPACE: 'netpol-profiles', NODE_OPTIONS: OPERATOR_NODE_OPTIONS },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let buffer = '';
@@ -142,7 +145,7 @@ async function labelLatencies(server: TestApiServer, samples: number, offset: nu
 }
 
 async function main(): Promise<void> {
-  console.log(`bench/operator: ${COUNT} namespaces (profile + 2 access labels), ${expected.length} objects to create, Node ${process.version}`);
+  console.log(`bench/operator: ${COUNT} namespaces (profile + 2 access labels), ${expected.length} objects to create, Node ${process.version}, operator NODE_OPTIONS="${OPERATOR_NODE_OPTIONS}"`);
   const floorSeconds = await floor(4);
   console.log(`  API server floor (same creates, client at concurrency 4): ${floorSeconds.toFixed(2)} s, ${Math.round(expected.length / floorSeconds)} creates/s`);
 

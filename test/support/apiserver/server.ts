@@ -6,23 +6,39 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { parseAllDocuments, parse as parseYaml } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { loadCrdFiles, type CustomResourceDefinition } from '../openapi.js';
+import { handleAdmin } from './admin.js';
 import { defaultCrdFiles } from './crds.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
-import { ApiError, badRequest, internalError, methodNotAllowed, notAcceptable, pathNotFound, unsupportedMediaType } from './errors.js';
+import { ApiError, internalError, methodNotAllowed, pathNotFound } from './errors.js';
 import { FaultInjector } from './faults.js';
 import { writeKubeconfig } from './kubeconfig.js';
 import { openApiV3Document, openApiV3Index } from './openapi-docs.js';
 import { deepCopy } from './patch.js';
-import { decodeKubeProtobuf } from './protobuf.js';
-import { answerAccessReview } from './reviews.js';
-import { ObjectRegistry, type DeleteOptions, type FieldValidation, type ListQuery, type WriteOptions } from './registry.js';
+import { ObjectRegistry, type ListQuery, type WriteOptions } from './registry.js';
 import { RequestLog, type RequestInfo, type UserInfo } from './requestlog.js';
+import {
+  TOKEN_PREFIX,
+  drain,
+  listQuery,
+  mediaType,
+  negotiate,
+  parseDeleteOptions,
+  parseFieldValidation,
+  parseInteger,
+  parseObjectBody,
+  parseRequest,
+  readBody,
+  readRawBody,
+  splitTokenPrefix,
+  type Route,
+} from './request.js';
 import { ResourceCatalog } from './resources.js';
 import { ADMIN_USER, Authorizer, serviceAccountUser } from './rbac.js';
+import { answerAccessReview } from './reviews.js';
 import { ObjectStore } from './store.js';
-import { TABLE_ACCEPT, toTable, type IncludeObject } from './table.js';
+import { toTable, type IncludeObject } from './table.js';
 import { groupVersion, isRecord, type KubeObject, type ResourceType } from './types.js';
 import { WatchHub } from './watch.js';
 
@@ -55,36 +71,10 @@ export interface ObjectInput {
   [key: string]: unknown;
 }
 
-const MAX_BODY_BYTES = 3 * 1024 * 1024;
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-
-interface Route {
-  rt: ResourceType;
-  namespace: string | undefined;
-  name: string | undefined;
-  subresource: string | undefined;
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function mediaType(header: string | undefined): string {
-  return (header ?? '').split(';')[0]!.trim().toLowerCase();
-}
-
-/** What the client accepts: a Table, metadata only, or the object itself. */
-function negotiate(accept: string | undefined): 'table' | 'metadata' | 'json' {
-  if (!accept) return 'json';
-  const types = accept.split(',').map((t) => t.trim());
-  for (const t of types) {
-    const base = mediaType(t);
-    if (base !== 'application/json' && base !== '*/*' && base !== 'application/*' && base !== 'application/yaml') continue;
-    if (TABLE_ACCEPT.test(t)) return 'table';
-    if (/as=PartialObjectMetadata/.test(t)) return 'metadata';
-    if (!/as=/.test(t)) return 'json';
-  }
-  throw notAcceptable();
 }
 
 export class TestApiServer {
@@ -286,13 +276,13 @@ export class TestApiServer {
     };
     try {
       const { url, pathToken } = splitTokenPrefix(req.url ?? '/');
-      const parsed = this.parseRequest(req.method ?? 'GET', url);
+      const parsed = parseRequest(this.catalog, req.method ?? 'GET', url);
       info = parsed.info;
       user = this.rbac.authenticate(pathToken !== undefined ? `Bearer ${pathToken}` : req.headers.authorization);
       const asUser = req.headersDistinct['impersonate-user']?.[0];
       if (asUser !== undefined) user = this.rbac.impersonate(user, asUser, req.headersDistinct['impersonate-group'] ?? []);
       if (url.pathname.startsWith('/__admin/') && this.options.adminEndpoint) {
-        respond(200, this.admin(url, await readBody(req)));
+        respond(200, handleAdmin(this.faults, this.requests, url, await readBody(req)));
         return;
       }
       const fault = this.faults.evaluate(info);
@@ -328,77 +318,6 @@ export class TestApiServer {
       this.requests.record(info, user, apiErr.code, injected);
       this.sendError(res, apiErr);
     }
-  }
-
-  private parseRequest(method: string, url: URL): { info: RequestInfo; route?: Route } {
-    const base: RequestInfo = { method, path: url.pathname, isResourceRequest: false, verb: method.toLowerCase(), group: '', version: '', resource: '' };
-    let segments: string[];
-    try {
-      segments = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
-    } catch {
-      throw badRequest(`invalid path ${url.pathname}`);
-    }
-    let group: string;
-    let version: string;
-    let rest: string[];
-    if (segments[0] === 'api' && segments.length >= 3) {
-      group = '';
-      version = segments[1]!;
-      rest = segments.slice(2);
-    } else if (segments[0] === 'apis' && segments.length >= 4) {
-      group = segments[1]!;
-      version = segments[2]!;
-      rest = segments.slice(3);
-    } else {
-      return { info: base };
-    }
-    let namespace: string | undefined;
-    let resource: string;
-    let name: string | undefined;
-    let subresource: string | undefined;
-    const namespaceSubresource = group === '' && rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize');
-    if (rest[0] === 'namespaces' && rest.length >= 3 && !namespaceSubresource) {
-      if (rest.length > 5) throw pathNotFound();
-      [, namespace, resource, name, subresource] = rest as [string, string, string, string?, string?];
-    } else {
-      if (rest.length > 3) throw pathNotFound();
-      [resource, name, subresource] = rest as [string, string?, string?];
-    }
-    const watch = url.searchParams.get('watch') === 'true' || url.searchParams.get('watch') === '1';
-    let verb: string;
-    switch (method) {
-      case 'GET':
-        verb = name !== undefined ? 'get' : watch ? 'watch' : 'list';
-        break;
-      case 'POST':
-        verb = 'create';
-        break;
-      case 'PUT':
-        verb = 'update';
-        break;
-      case 'PATCH':
-        verb = 'patch';
-        break;
-      case 'DELETE':
-        verb = name !== undefined ? 'delete' : 'deletecollection';
-        break;
-      default:
-        verb = method.toLowerCase();
-    }
-    // The authorizer sees a name for list/watch restricted to one object by field selector.
-    if ((verb === 'list' || verb === 'watch') && name === undefined) {
-      const m = /(?:^|,)metadata\.name==?([^,]+)/.exec(url.searchParams.get('fieldSelector') ?? '');
-      if (m) name = m[1];
-    }
-    const info: RequestInfo = { ...base, isResourceRequest: true, verb, group, version, resource };
-    if (subresource !== undefined) info.subresource = subresource;
-    if (namespace !== undefined) info.namespace = namespace;
-    if (name !== undefined) info.name = name;
-    const rt = this.catalog.lookup(group, version, resource);
-    if (!rt) return { info: { ...info, isResourceRequest: true }, route: undefined };
-    if (!rt.namespaced && namespace !== undefined) return { info };
-    const route: Route = { rt, namespace, name: verb === 'list' || verb === 'watch' ? undefined : name, subresource };
-    return { info, route };
   }
 
   private nonResource(pathname: string): unknown {
@@ -546,42 +465,6 @@ export class TestApiServer {
     }
   }
 
-  private admin(url: URL, body: string): unknown {
-    const input: unknown = body.trim() === '' ? {} : JSON.parse(body);
-    const args = isRecord(input) ? input : {};
-    const action = url.pathname.slice('/__admin/'.length);
-    switch (action) {
-      case 'failNext':
-        this.faults.failNext(Number(args.count ?? 1), args as never);
-        return { ok: true };
-      case 'failRandomly':
-        this.faults.failRandomly(Number(args.probability ?? 0.5), args as never);
-        return { ok: true };
-      case 'latency':
-        this.faults.addLatency(Number(args.ms ?? 0), args as never);
-        return { ok: true };
-      case 'closeWatches':
-        return { closed: this.faults.closeWatches(args as never) };
-      case 'expireWatches':
-        return { expired: this.faults.expireWatches(args as never) };
-      case 'stallWatches':
-        this.faults.stallWatches(args as never, args.includeNew === true);
-        return { ok: true };
-      case 'compactHistory':
-        this.faults.compactHistory();
-        return { ok: true };
-      case 'clearFaults':
-        this.faults.clear();
-        return { ok: true };
-      case 'requests':
-        return this.requests.query(args as never);
-      case 'counters':
-        return this.requests.counters();
-      default:
-        throw pathNotFound();
-    }
-  }
-
   private send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
     if (res.headersSent) {
       res.end();
@@ -597,110 +480,6 @@ export class TestApiServer {
   }
 }
 
-const TOKEN_PREFIX = '/__token/';
-
-/** Strips a `/__token/<token>` prefix (see urlFor) from the request path. */
-function splitTokenPrefix(rawUrl: string): { url: URL; pathToken?: string } {
-  const url = new URL(rawUrl, 'http://localhost');
-  if (!url.pathname.startsWith(TOKEN_PREFIX)) return { url };
-  const rest = url.pathname.slice(TOKEN_PREFIX.length);
-  const slash = rest.indexOf('/');
-  const token = slash < 0 ? rest : rest.slice(0, slash);
-  url.pathname = slash < 0 ? '/' : rest.slice(slash);
-  return { url, pathToken: token };
-}
-
-function parseFieldValidation(value: string | null): FieldValidation {
-  if (value === null || value === '') return 'Warn';
-  if (value === 'Strict' || value === 'Warn' || value === 'Ignore') return value;
-  throw badRequest(`fieldValidation must be one of "Ignore", "Warn", or "Strict", got ${JSON.stringify(value)}`);
-}
-
-function parseInteger(text: string, param: string): number {
-  if (!/^-?\d+$/.test(text)) throw badRequest(`invalid value for ${param}: ${JSON.stringify(text)}: strconv.ParseInt: parsing ${JSON.stringify(text)}: invalid syntax`);
-  return Number(text);
-}
-
-function listQuery(q: URLSearchParams): ListQuery {
-  const limit = q.get('limit');
-  return {
-    labelSelector: q.get('labelSelector'),
-    fieldSelector: q.get('fieldSelector'),
-    limit: limit !== null && limit !== '' ? parseInteger(limit, 'limit') : 0,
-    continue: q.get('continue'),
-    resourceVersion: q.get('resourceVersion'),
-    resourceVersionMatch: q.get('resourceVersionMatch'),
-  };
-}
-
 function partialMetadata(obj: KubeObject): unknown {
   return { kind: 'PartialObjectMetadata', apiVersion: 'meta.k8s.io/v1', metadata: obj.metadata };
-}
-
-async function readBody(req: IncomingMessage): Promise<string> {
-  return (await readRawBody(req)).toString('utf8');
-}
-
-async function readRawBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > MAX_BODY_BYTES) tooLarge = true;
-    else chunks.push(chunk as Buffer);
-  }
-  if (tooLarge) throw new ApiError(413, 'RequestEntityTooLarge', `Request entity too large: limit is ${MAX_BODY_BYTES}`);
-  return Buffer.concat(chunks);
-}
-
-async function drain(req: IncomingMessage): Promise<void> {
-  if (req.readableEnded) return;
-  await readBody(req);
-}
-
-const PROTOBUF = 'application/vnd.kubernetes.protobuf';
-const OBJECT_MEDIA_TYPES = ['application/json', 'application/yaml', PROTOBUF];
-
-function parseObjectBody(contentType: string | undefined, body: Buffer): unknown {
-  const type = mediaType(contentType) || 'application/json';
-  if (type === PROTOBUF) return decodeKubeProtobuf(body);
-  const raw = body.toString('utf8');
-  if (type === 'application/json') {
-    try {
-      return JSON.parse(raw);
-    } catch (e) {
-      throw badRequest(`couldn't get version/kind; json parse error: ${(e as Error).message}`);
-    }
-  }
-  if (type === 'application/yaml') {
-    try {
-      return parseYaml(raw);
-    } catch (e) {
-      throw badRequest(`yaml: ${(e as Error).message}`);
-    }
-  }
-  throw unsupportedMediaType(OBJECT_MEDIA_TYPES);
-}
-
-function parseDeleteOptions(contentType: string | undefined, raw: Buffer, q: URLSearchParams): DeleteOptions {
-  let body: unknown = {};
-  if (raw.toString('utf8').trim() !== '' && mediaType(contentType) !== PROTOBUF) body = parseObjectBody(contentType, raw);
-  if (!isRecord(body)) throw badRequest('DeleteOptions must be a JSON object');
-  const options: DeleteOptions = {};
-  const pre = body.preconditions;
-  if (pre !== undefined && pre !== null) {
-    if (!isRecord(pre)) throw badRequest('json: cannot unmarshal into Go struct field DeleteOptions.preconditions of type v1.Preconditions');
-    options.preconditions = {};
-    if (typeof pre.uid === 'string') options.preconditions.uid = pre.uid;
-    if (typeof pre.resourceVersion === 'string') options.preconditions.resourceVersion = pre.resourceVersion;
-  }
-  const policy = body.propagationPolicy ?? q.get('propagationPolicy') ?? undefined;
-  if (policy !== undefined && policy !== null) {
-    if (policy !== 'Orphan' && policy !== 'Background' && policy !== 'Foreground') {
-      throw new ApiError(422, 'Invalid', `DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: Unsupported value: ${JSON.stringify(policy)}: supported values: "Foreground", "Background", "Orphan", "nil"`);
-    }
-    options.propagationPolicy = policy;
-  }
-  return options;
 }

@@ -838,6 +838,20 @@ export function applyDefaults(schema: unknown, value: unknown): unknown {
   return value;
 }
 
+/** The properties of a schema node that have a default, computed once per node. */
+const defaultedProperties = new WeakMap<JsonSchema, [string, unknown][]>();
+
+function defaultsOf(schema: JsonSchema): [string, unknown][] {
+  let list = defaultedProperties.get(schema);
+  if (!list) {
+    list = Object.entries(schema.properties ?? {})
+      .filter(([, sub]) => sub.default !== undefined)
+      .map(([key, sub]) => [key, sub.default]);
+    defaultedProperties.set(schema, list);
+  }
+  return list;
+}
+
 function defaultInPlace(schema: JsonSchema, value: unknown): void {
   if (Array.isArray(value)) {
     if (schema.items) for (const item of value) defaultInPlace(schema.items, item);
@@ -845,22 +859,20 @@ function defaultInPlace(schema: JsonSchema, value: unknown): void {
   }
   if (!isRecord(value)) return;
   const properties = schema.properties;
-  if (properties) {
-    for (const key of Object.keys(properties)) {
-      const sub = properties[key]!;
-      const current = value[key];
-      if (current === undefined || (current === null && sub.nullable !== true)) {
-        if (sub.default !== undefined) value[key] = structuredCloneJson(sub.default);
-        else if (current === null) delete value[key];
-      }
-      if (value[key] !== undefined) defaultInPlace(sub, value[key]);
-    }
+  for (const [key, fallback] of defaultsOf(schema)) {
+    const current = value[key];
+    if (current === undefined || (current === null && properties![key]!.nullable !== true)) value[key] = structuredCloneJson(fallback);
   }
-  const additional = schema.additionalProperties;
-  if (isRecord(additional)) {
-    for (const key of Object.keys(value)) {
-      if (properties && key in properties) continue;
-      defaultInPlace(additional as JsonSchema, value[key]);
+  const additional = isRecord(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined;
+  // Only the fields present need a visit: absent ones have no nulls and got their defaults above.
+  for (const key of Object.keys(value)) {
+    const sub = properties?.[key] ?? additional;
+    if (!sub) continue;
+    const current = value[key];
+    if (current === null) {
+      if (sub.nullable !== true) delete value[key];
+    } else if (typeof current === 'object') {
+      defaultInPlace(sub, current);
     }
   }
 }

@@ -75,8 +75,17 @@ export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io
 const CRD_STORAGE = 'apiextensions.k8s.io/customresourcedefinitions';
 const NAMESPACE_STORAGE = '/namespaces';
 
+let lastSecond = -1;
+let lastTimestamp = '';
+
+/** metav1.Time now: RFC 3339 at second precision (formatted once per second). */
 function nowTimestamp(): string {
-  return new Date().toISOString().replace(/\.\d{3}Z$/, 'Z');
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    lastTimestamp = new Date(second * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  }
+  return lastTimestamp;
 }
 
 const EXPIRED_CONTINUE =

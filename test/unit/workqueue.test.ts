@@ -53,6 +53,21 @@ describe('WorkQueue', () => {
     return queue;
   }
 
+  /** A single-worker queue whose first key, `blocker`, holds the worker until released; it records run order. */
+  function blockedQueue(): { queue: WorkQueue; blocker: Deferred<void>; runs: string[] } {
+    const blocker = deferred();
+    const runs: string[] = [];
+    const queue = newQueue({
+      concurrency: 1,
+      reconcile: async (key) => {
+        runs.push(key);
+        if (key === 'blocker') await blocker.promise;
+      },
+    });
+    queue.add('blocker');
+    return { queue, blocker, runs };
+  }
+
   // Clears any pending delayed re-adds so mocha can exit on its own.
   afterEach(() => {
     for (const queue of queues.splice(0)) void queue.shutDown();
@@ -60,16 +75,7 @@ describe('WorkQueue', () => {
 
   describe('deduplication', () => {
     it('runs a key added several times while it waits only once', async () => {
-      const blocker = deferred();
-      const runs: string[] = [];
-      const queue = newQueue({
-        concurrency: 1,
-        reconcile: async (key) => {
-          runs.push(key);
-          if (key === 'blocker') await blocker.promise;
-        },
-      });
-      queue.add('blocker');
+      const { queue, blocker, runs } = blockedQueue();
       await settle();
       queue.add('a');
       queue.add('a');
@@ -404,16 +410,7 @@ describe('WorkQueue', () => {
 
   describe('priority', () => {
     it('runs normal adds ahead of low ones and promotes a low key on a normal add', async () => {
-      const blocker = deferred();
-      const order: string[] = [];
-      const queue = newQueue({
-        concurrency: 1,
-        reconcile: async (key) => {
-          order.push(key);
-          if (key === 'blocker') await blocker.promise;
-        },
-      });
-      queue.add('blocker');
+      const { queue, blocker, runs: order } = blockedQueue();
       await settle();
       queue.add('low-1', { priority: 'low' });
       queue.add('low-2', { priority: 'low' });

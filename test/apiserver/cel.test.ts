@@ -1,7 +1,7 @@
 // The CEL subset behind x-kubernetes-validations, and its use by the schema validator.
 import { expect } from 'chai';
-import { CelEvalError, CelUnsupported, compileCel } from '../support/cel.js';
-import { formatSchemaError, validateSchema, type JsonSchema } from '../support/openapi.js';
+import { CelEvalError, CelUnsupported, compileCel } from '../../src/kube/cel.js';
+import { formatSchemaError, validateSchema, type JsonSchema } from '../../src/kube/openapi.js';
 
 describe('cel: validation rule subset', () => {
   const holds = (rule: string, self: unknown) => compileCel(rule)(self);

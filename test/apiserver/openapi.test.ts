@@ -10,7 +10,7 @@ import {
   pruneUnknownFields,
   validateSchema,
   type JsonSchema,
-} from '../support/openapi.js';
+} from '../../src/kube/openapi.js';
 
 const projectRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ciliumCrdDir = path.resolve(projectRoot, '../shared/cilium/crds');
@@ -287,7 +287,7 @@ describe('openapi: keywords', () => {
 
 describe('openapi: pattern engine choice', () => {
   it('flags the pattern shapes that backtrack exponentially', async () => {
-    const { isBacktrackingRisky } = await import('../support/openapi.js');
+    const { isBacktrackingRisky } = await import('../../src/kube/openapi.js');
     expect(isBacktrackingRisky('^([-a-zA-Z0-9_]+[.]?)+$')).to.equal(true);
     expect(isBacktrackingRisky('^(a|ab)*$')).to.equal(true);
     expect(isBacktrackingRisky('^([a-zA-Z0-9]-?)*[a-zA-Z]$')).to.equal(true);

@@ -1,7 +1,7 @@
 // Shared helpers of the test API server's own tests: a small test CRD, raw HTTP and kubectl runners.
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { CustomResourceDefinition } from '../support/openapi.js';
+import type { CustomResourceDefinition } from '../../src/kube/openapi.js';
 import type { TestApiServer } from '../support/apiserver/server.js';
 
 export const KUBECTL = '/usr/bin/kubectl';

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { buildCatalog, readDocuments, sortDocuments } from '../../src/catalog/load.js';
 import type { Catalog } from '../../src/catalog/types.js';
-import { crdSchema, type CustomResourceDefinition, type JsonSchema } from './openapi.js';
+import { crdSchema, type CustomResourceDefinition, type JsonSchema } from '../../src/kube/openapi.js';
 
 /** dist/test/support/project.js → the repository root. */
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');

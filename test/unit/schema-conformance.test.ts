@@ -7,7 +7,7 @@ import { makeRenderConfig } from '../../src/config.js';
 import { buildCatalog, readDocuments, sortDocuments } from '../../src/catalog/load.js';
 import type { KubeObject, PolicyObject } from '../../src/kube/types.js';
 import { renderAll, type NamespaceInput } from '../../src/render/render.js';
-import { formatSchemaError, validateSchema } from '../support/openapi.js';
+import { formatSchemaError, validateSchema } from '../../src/kube/openapi.js';
 import { catalogCrdSchemas, ciliumCrdSchemas, DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, loadCatalogFiles, projectPath } from '../support/project.js';
 
 const D = 'network-policy.homelab';

@@ -1,6 +1,6 @@
 // The built-in kinds the test API server stores (no controllers behind them): their schemas
 // (types only, for pruning and decode errors), extra validation, timestamps and table columns.
-import type { JsonSchema } from '../openapi.js';
+import type { JsonSchema } from '../../../src/kube/openapi.js';
 import { badRequest, type FieldError } from './errors.js';
 import { AGE_COLUMN, NAME_COLUMN, ageOf } from './table.js';
 import { isRecord, type KubeObject, type ResourceType, type StorageConversion, type TableColumn } from './types.js';

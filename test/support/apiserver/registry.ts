@@ -3,7 +3,7 @@
 // lifecycles, pruning and schema validation of custom resources.
 import { randomUUID } from 'node:crypto';
 import { YAMLParseError, parse as parseYaml } from 'yaml';
-import { applyDefaults, pruneUnknownFields, validateSchema, type CustomResourceDefinition, type SchemaError } from '../openapi.js';
+import { applyDefaults, pruneUnknownFields, validateSchema, type CustomResourceDefinition, type SchemaError } from '../../../src/kube/openapi.js';
 import { immutableFieldErrors } from './builtins.js';
 import {
   ApiError,

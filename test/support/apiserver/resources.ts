@@ -1,5 +1,5 @@
 // The catalog of served resources: the built-in kinds plus whatever the stored CRDs define.
-import type { CustomResourceDefinition, CrdVersion } from '../openapi.js';
+import type { CustomResourceDefinition, CrdVersion } from '../../../src/kube/openapi.js';
 import { builtinResourceTypes } from './builtins.js';
 import type { FieldError } from './errors.js';
 import { crdColumns } from './table.js';

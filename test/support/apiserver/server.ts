@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { loadCrdFiles, type CustomResourceDefinition } from '../openapi.js';
+import { loadCrdFiles, type CustomResourceDefinition } from '../../../src/kube/openapi.js';
 import { handleAdmin } from './admin.js';
 import { defaultCrdFiles } from './crds.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';

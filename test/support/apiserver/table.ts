@@ -1,6 +1,6 @@
 // Server-side printing: `meta.k8s.io/v1 Table` responses for kubectl, from CRD printer columns or
 // the built-in kinds' columns.
-import type { CrdPrinterColumn } from '../openapi.js';
+import type { CrdPrinterColumn } from '../../../src/kube/openapi.js';
 import { compileJsonPath, evaluateJsonPath } from './jsonpath.js';
 import type { KubeObject, ResourceType, TableColumn } from './types.js';
 

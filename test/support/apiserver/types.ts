@@ -1,5 +1,5 @@
 // Shapes of the Kubernetes objects the test API server stores, and of the kinds it serves.
-import type { CrdPrinterColumn, JsonSchema } from '../openapi.js';
+import type { CrdPrinterColumn, JsonSchema } from '../../../src/kube/openapi.js';
 
 export interface ObjectMeta {
   name?: string;

@@ -695,7 +695,7 @@ const CEL_REASON_PREFIX: Record<string, string> = {
 };
 
 /**
- * `x-kubernetes-validations`: CEL rules in the subset test/support/cel.ts interprets. Rules it
+ * `x-kubernetes-validations`: CEL rules in the subset cel.ts interprets. Rules it
  * cannot compile, `messageExpression`s and transition rules (`oldSelf`, which needs the stored
  * object) are skipped rather than guessed.
  */

@@ -19,6 +19,7 @@ import { Reconcilers } from './reconcile/reconcilers.js';
 import { ClusterState, isTerminating, type ObjectCache, type StateCaches } from './reconcile/state.js';
 import { WorkQueue, type AddPriority } from './reconcile/workqueue.js';
 import type { CatalogKind } from './catalog/types.js';
+import { readDisabledSince, STATE_CONFIGMAP_NAME, type ConfigMap } from './reconcile/escape-hatch.js';
 
 /** Leader election as `run` configures it: the LeaderElector's settings, and whether to campaign at all. */
 export type LeaderElectionSettings = Pick<
@@ -35,6 +36,8 @@ export interface CacheSettings {
 
 export interface OperatorOptions {
   api: KubeApi;
+  /** The operator's own namespace: the escape-hatch record lives here. */
+  operatorNamespace: string;
   config: RenderConfig;
   logger: Logger;
   metrics: OperatorMetrics;
@@ -49,6 +52,8 @@ export interface OperatorOptions {
 }
 
 const CLUSTER_KEY = 'cluster';
+/** The escape-hatch record; reconciled by the cluster controller. */
+const STATE_KEY = 'escape-hatch-state';
 
 export class Operator {
   readonly state: ClusterState;
@@ -70,12 +75,14 @@ export class Operator {
       resource: ResourceRef,
       onChange: (object: T, old: T | undefined, type: CacheEventType) => void,
       labelSelector?: string,
+      namespace?: string,
     ) => {
       const isPolicy = resource === RESOURCES.ciliumNetworkPolicies || resource === RESOURCES.ciliumClusterwideNetworkPolicies;
       const informer = new ListWatchCache<T>({
         api,
         resource,
         labelSelector,
+        namespace,
         transform: isPolicy ? (object) => compactPolicy(object, interner) : withoutManagedFields,
         pageSize: options.cache?.pageSize,
         stallTimeoutMs: options.cache?.stallTimeoutMs,
@@ -98,6 +105,7 @@ export class Operator {
       services: cache(RESOURCES.sharedServices, (object, old) => this.catalogChanged('SharedService', object, old)),
       baselines: cache(RESOURCES.networkBaselines, (object, old) => this.catalogChanged('NetworkBaseline', object, old)),
       policies: cache<ObservedPolicy>(RESOURCES.ciliumNetworkPolicies, (policy, _old, type) => this.policyChanged(policy, type), managed),
+      state: cache<ConfigMap>(RESOURCES.configMaps, () => this.add('cluster', STATE_KEY), managed, options.operatorNamespace),
       clusterPolicies: cache<ObservedPolicy>(
         RESOURCES.ciliumClusterwideNetworkPolicies,
         (policy, _old, type) => {
@@ -110,6 +118,7 @@ export class Operator {
     const events = new EventRecorder(api, options.leaderElection.identity, (error) => logger.warn('event not recorded', { error: errorMessage(error) }));
     this.reconcilers = new Reconcilers({
       api,
+      operatorNamespace: options.operatorNamespace,
       state: this.state,
       config,
       events,
@@ -165,7 +174,7 @@ export class Operator {
     this.queues = {
       namespace: make('namespace', (key) => r.reconcileNamespace(key), this.options.concurrency),
       sharedservice: make('sharedservice', (key) => r.reconcileSharedService(key), Math.min(2, this.options.concurrency)),
-      cluster: make('cluster', () => r.reconcileCluster(), 1),
+      cluster: make('cluster', (key) => (key === STATE_KEY ? r.reconcileEscapeHatchState() : r.reconcileCluster()), 1),
       catalog: make('catalog', (key) => r.reconcileCatalogObject(key), Math.min(2, this.options.concurrency)),
     };
     this.enqueueEverything('low');
@@ -185,6 +194,7 @@ export class Operator {
   /** Every key there is, including keys of orphans (generated objects whose source is gone). */
   private enqueueEverything(priority: AddPriority): void {
     this.add('cluster', CLUSTER_KEY, priority);
+    this.add('cluster', STATE_KEY, priority);
     const namespaces = new Set(this.state.caches.namespaces.list().map((ns) => ns.metadata?.name ?? ''));
     const services = new Set([...this.state.caches.services.list()].map((s) => s.metadata?.name ?? ''));
     for (const policy of this.state.caches.policies.list()) {
@@ -226,6 +236,9 @@ export class Operator {
   private namespaceChanged(namespace: Namespace, old: Namespace | undefined): void {
     const name = namespace.metadata?.name ?? '';
     this.state.namespacesChanged();
+    const enforcement = this.options.config.keys.enforcement;
+    const gone = this.state.caches.namespaces.get(name) === undefined || isTerminating(namespace);
+    if (gone || namespace.metadata?.labels?.[enforcement] !== old?.metadata?.labels?.[enforcement]) this.add('cluster', STATE_KEY);
     this.add('namespace', name);
     const keys = this.options.config.keys;
     const services = new Set<string>();
@@ -284,10 +297,11 @@ export class Operator {
   /** What the scrape-time gauges report, from the caches. */
   snapshot(): ClusterSnapshot {
     const enforcementDisabled = new Map<string, number | undefined>();
+    const recorded = readDisabledSince(this.state.caches.state.get(STATE_CONFIGMAP_NAME, this.options.operatorNamespace));
     const namespacesPerProfile = new Map<string, number>();
     const labelErrors: Array<{ namespace: string; label: string; reason: string }> = [];
     for (const intent of this.state.liveIntents()) {
-      if (intent.enforcementDisabled) enforcementDisabled.set(intent.namespace, undefined);
+      if (intent.enforcementDisabled) enforcementDisabled.set(intent.namespace, recorded.get(intent.namespace));
       for (const problem of intent.problems) labelErrors.push({ namespace: intent.namespace, label: problem.label, reason: problem.reason });
       if (intent.protected) continue;
       const profile = intent.profile.state === 'valid' || intent.profile.state === 'unavailable' ? intent.profile.name : 'none';

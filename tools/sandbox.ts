@@ -24,6 +24,7 @@ async function main(): Promise<void> {
   ]);
   const metrics = new OperatorMetrics('sandbox');
   const operator = new Operator({
+    operatorNamespace: 'netpol-profiles',
     api: new HttpKubeApi(server.kubeConfig(), { onWrite: (verb, kind) => metrics.countWrite(verb, kind) }),
     config: makeRenderConfig(),
     logger: createLogger((process.env.NETPOL_PROFILES_LOG_LEVEL as 'info' | undefined) ?? 'info'),

@@ -102,6 +102,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO, stop: A
   const lost = new AbortController();
   const operator = new Operator({
     api,
+    operatorNamespace,
     config,
     logger,
     metrics,

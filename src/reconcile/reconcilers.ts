@@ -15,6 +15,7 @@ import { renderClusterPolicies, renderIntent, type RetainRule } from '../render/
 import { CATALOG_API_VERSION, type CatalogKind } from '../catalog/types.js';
 import { applyDiff, describeOutcome, DriftTracker, madeWrites, type ApplyOutcome } from './apply.js';
 import { diffPolicies, type ObservedPolicy } from './diff.js';
+import { formatSince, humanDuration, nextEscapeHatchState, STATE_CONFIGMAP_NAME, stateConfigMap } from './escape-hatch.js';
 import { isTerminating, type ClusterState } from './state.js';
 import type { ReconcileResult } from './workqueue.js';
 
@@ -24,6 +25,8 @@ const STATUS_NAMESPACE_LIMIT = 100;
 
 export interface ReconcilerContext {
   api: KubeApi;
+  /** Where the escape-hatch record lives. */
+  operatorNamespace: string;
   state: ClusterState;
   config: RenderConfig;
   events: EventRecorder;
@@ -129,6 +132,47 @@ export class Reconcilers {
     const outcome = await this.apply(diff, objects);
     if (madeWrites(outcome)) this.context.logger.info('policies applied', { cluster: true, changes: describeOutcome(outcome) });
     return this.reportConflicts(outcome, { apiVersion: 'v1', kind: 'Namespace', name: 'default' });
+  }
+
+  /**
+   * The escape-hatch record: when each namespace was first seen with enforcement disabled, kept in
+   * the ConfigMap so every replica and every restart reports the same time; Events on the change.
+   */
+  async reconcileEscapeHatchState(now: () => number = () => Math.floor(Date.now() / 1000)): Promise<ReconcileResult> {
+    const { state, api, operatorNamespace, logger } = this.context;
+    const current = state.caches.state.get(STATE_CONFIGMAP_NAME, operatorNamespace);
+    const changes = nextEscapeHatchState(current, state.liveIntents(), now());
+    if (changes.changed) {
+      if (this.context.dryRun) {
+        logger.info('dry-run: would record escape-hatch state', { configMap: `${operatorNamespace}/${STATE_CONFIGMAP_NAME}`, data: changes.data });
+      } else if (current) {
+        await api.update(RESOURCES.configMaps, { ...current, data: changes.data });
+      } else {
+        await api.create(RESOURCES.configMaps, stateConfigMap(operatorNamespace, changes.data));
+      }
+    }
+    for (const { namespace, since } of changes.disabled) {
+      const target = { apiVersion: 'v1', kind: 'Namespace', name: namespace, uid: state.caches.namespaces.get(namespace)?.metadata?.uid };
+      logger.warn('enforcement disabled', { namespace, since: formatSince(since) });
+      await this.context.events.record(
+        target,
+        'Normal',
+        'EnforcementDisabled',
+        `escape hatch on since ${formatSince(since)}: escape-hatch-allow-all allows all traffic for this namespace`,
+      );
+    }
+    for (const { namespace, since } of changes.restored) {
+      const live = state.caches.namespaces.get(namespace);
+      logger.info('enforcement restored', { namespace, disabledFor: humanDuration(now() - since) });
+      if (!live) continue; // the namespace is gone: nothing to tell it
+      await this.context.events.record(
+        { apiVersion: 'v1', kind: 'Namespace', name: namespace, uid: live.metadata?.uid },
+        'Normal',
+        'EnforcementRestored',
+        `enforcement restored; the escape hatch was on since ${formatSince(since)} (${humanDuration(now() - since)})`,
+      );
+    }
+    return {};
   }
 
   /** Namespaces that use a catalog object (sorted). */

@@ -10,6 +10,7 @@ import { evaluateNamespace, type NamespaceIntent } from '../labels.js';
 import { catalogNames } from '../render/render.js';
 import { parseGeneratedFrom, type SourceType } from '../render/policies.js';
 import type { ObservedPolicy } from './diff.js';
+import type { ConfigMap } from './escape-hatch.js';
 
 /** What the reconcilers need from a list-watch cache. */
 export interface ObjectCache<T extends KubeObject> {
@@ -26,6 +27,8 @@ export interface StateCaches {
   baselines: ObjectCache<KubeObject>;
   policies: ObjectCache<ObservedPolicy>;
   clusterPolicies: ObjectCache<ObservedPolicy>;
+  /** Our ConfigMaps in the operator namespace (the escape-hatch record). */
+  state: ObjectCache<ConfigMap>;
 }
 
 export class ClusterState {

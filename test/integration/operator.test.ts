@@ -203,4 +203,33 @@ describe('operator (integration)', function () {
     expect(server.requests.writes({ namespace: 'leaving', group: 'cilium.io' }).filter((r) => r.verb === 'create' && r.code >= 400)).to.deep.equal([]);
     expect(await running.metrics.registry.getSingleMetricAsString('netpol_profiles_reconcile_total')).to.match(/controller="namespace",result="error"} 0/);
   });
+
+  it('records when enforcement was disabled in the state ConfigMap, keeps it across restarts, clears it on restore', async () => {
+    server.apply(namespace('legacy', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    const before = Math.floor(Date.now() / 1000);
+    server.apply(namespace('legacy', { [`${D}/profile`]: 'standard', [`${D}/enforcement`]: 'disabled' }));
+    const state = () => server.get('v1', 'configmaps', 'netpol-profiles', 'netpol-profiles-state') as { data?: Record<string, string> } | undefined;
+    await eventually(() => expect(state()?.data?.['disabled-since.legacy']).to.be.a('string'));
+    const since = Date.parse(state()!.data!['disabled-since.legacy']!) / 1000;
+    expect(since).to.be.within(before - 1, Math.floor(Date.now() / 1000));
+    await eventually(async () => {
+      const metrics = await running!.metrics.registry.metrics();
+      expect(metrics).to.contain('netpol_profiles_enforcement_disabled{namespace="legacy"} 1');
+      expect(metrics).to.contain(`netpol_profiles_enforcement_disabled_since_timestamp_seconds{namespace="legacy"} ${since}`);
+    });
+    await eventually(() => expect(eventsFor(server, 'legacy').map((e) => e.reason)).to.include('EnforcementDisabled'));
+
+    await running.stop();
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    running = await startOperator(server);
+    await running.operator.waitForIdle();
+    expect(await running.metrics.registry.metrics()).to.contain(`netpol_profiles_enforcement_disabled_since_timestamp_seconds{namespace="legacy"} ${since}`);
+
+    server.apply(namespace('legacy', { [`${D}/profile`]: 'standard' }));
+    await eventually(() => expect(state()?.data?.['disabled-since.legacy']).to.equal(undefined));
+    await eventually(async () => expect(await running!.metrics.registry.metrics()).not.to.contain('namespace="legacy"'));
+    await eventually(() => expect(eventsFor(server, 'legacy').map((e) => e.reason)).to.include('EnforcementRestored'));
+  });
 });

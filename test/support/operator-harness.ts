@@ -43,6 +43,7 @@ export async function startOperator(
   const api = new HttpKubeApi(server.kubeConfig(overrides.token), { onWrite: (verb, kind) => metrics.countWrite(verb, kind) });
   const operator = new Operator({
     api,
+    operatorNamespace: 'netpol-profiles',
     config: makeRenderConfig(),
     logger: silentLogger(),
     metrics,

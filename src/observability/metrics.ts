@@ -4,6 +4,7 @@
 // disappear the moment its problem or escape hatch does.
 
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { RestartReason } from '../kube/informer.js';
 import type { ReconcileOutcome, WorkQueueMetrics } from '../reconcile/workqueue.js';
 
 export interface ClusterSnapshot {
@@ -29,6 +30,17 @@ export const WRITE_KINDS = [
 ] as const;
 const WRITE_VERBS = ['create', 'update', 'patch', 'delete'] as const;
 const POLICY_KINDS = ['CiliumNetworkPolicy', 'CiliumClusterwideNetworkPolicy'] as const;
+/** What the operator's caches watch (resource plurals), for series that start at 0. */
+const WATCHED_RESOURCES = [
+  'namespaces',
+  'networkprofiles',
+  'sharedservices',
+  'networkbaselines',
+  'ciliumnetworkpolicies',
+  'ciliumclusterwidenetworkpolicies',
+  'configmaps',
+] as const;
+const WATCH_RESTART_REASONS: readonly RestartReason[] = ['closed', 'gone', 'stall', 'error', 'resync'];
 
 export class OperatorMetrics implements WorkQueueMetrics {
   readonly registry = new Registry();
@@ -92,6 +104,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
     }
     for (const verb of WRITE_VERBS) for (const kind of WRITE_KINDS) this.apiWrites.inc({ verb, kind }, 0);
     for (const kind of POLICY_KINDS) this.driftCorrections.inc({ kind }, 0);
+    for (const resource of WATCHED_RESOURCES) for (const reason of WATCH_RESTART_REASONS) this.watchRestarts.inc({ resource, reason }, 0);
 
     new Gauge({
       name: 'netpol_profiles_enforcement_disabled',

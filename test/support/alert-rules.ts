@@ -99,13 +99,13 @@ export function formatDuration(ms: number): string {
 }
 
 /**
- * The path of promtool, or an error that says how to get it: the alert tests must fail, not
- * skip, on a machine without it (CI installs it through .ci/run).
+ * The path of a Prometheus tool (`promtool`, `prometheus`), or an error that says how to get it:
+ * the alert tests must fail, not skip, on a machine without it (CI installs it through .ci/run).
  */
-export function requirePromtool(): string {
+export function requirePrometheusTool(name: 'promtool' | 'prometheus'): string {
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir === '') continue;
-    const candidate = join(dir, 'promtool');
+    const candidate = join(dir, name);
     try {
       accessSync(candidate, constants.X_OK);
       return candidate;
@@ -114,7 +114,9 @@ export function requirePromtool(): string {
     }
   }
   throw new Error(
-    'promtool is not on PATH, so the alert rules cannot be checked. Install it (Debian/Ubuntu: ' +
-      '`apt-get install prometheus`, as .ci/run does) or put a Prometheus release\'s promtool on PATH.',
+    `${name} is not on PATH, so the alert rules cannot be checked. Install it (Debian/Ubuntu: ` +
+      "`apt-get install prometheus`, as .ci/run does) or put a Prometheus release's binaries on PATH.",
   );
 }
+
+export const requirePromtool = (): string => requirePrometheusTool('promtool');

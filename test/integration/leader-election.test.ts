@@ -59,6 +59,13 @@ describe('leader election (integration, two processes)', function () {
     server.apply(namespace('late', { [`${D}/profile`]: 'isolated' }));
     await expectConverged(server);
     expect([...policyWriters(mark)]).to.deep.equal(['replica-a']);
+    // Both replicas serve metrics from their own caches; only the leader says it leads.
+    for (const [replica, leader] of [[a, 1], [b, 0]] as const) {
+      const port = /"metricsPort":(\d+)/.exec(replica.output.join(''))![1];
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics, replica.name).to.match(new RegExp(`^netpol_profiles_leader ${leader}$`, 'm'));
+      expect(metrics, replica.name).to.contain('netpol_profiles_namespaces{profile="standard"} 1');
+    }
 
     a.child.kill('SIGKILL');
     const killedAt = Date.now();

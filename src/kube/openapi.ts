@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import v8 from 'node:v8';
 import { parseAllDocuments } from 'yaml';
 import { CelEvalError, compileCel, isTransitionRule, type CelProgram } from './cel.js';
+import { canonicalJson, jsonEqual } from '../render/canonical.js';
 
 /** The subset of JSONSchemaProps that Kubernetes accepts in a structural CRD schema. */
 export interface JsonSchema {
@@ -290,38 +291,6 @@ const INT_RANGES: Record<string, [number, number]> = {
   int64: [Number.MIN_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
 };
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
-  if (Array.isArray(a) !== Array.isArray(b)) return false;
-  if (Array.isArray(a)) {
-    const bb = b as unknown[];
-    if (a.length !== bb.length) return false;
-    for (let i = 0; i < a.length; i++) if (!deepEqual(a[i], bb[i])) return false;
-    return true;
-  }
-  const ak = Object.keys(a);
-  const bk = Object.keys(b);
-  if (ak.length !== bk.length) return false;
-  for (const k of ak) {
-    if (!Object.prototype.hasOwnProperty.call(b, k)) return false;
-    if (!deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
-  }
-  return true;
-}
-
-/** Stable key for set/map uniqueness: JSON with sorted object keys. */
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (isRecord(value)) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(value[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
-
 function compile(schema: JsonSchema, root = false): Compiled {
   const cached = compiled.get(schema);
   if (cached && !root) return cached;
@@ -404,7 +373,7 @@ function enumCheck(values: unknown[]): Check {
   const objects = values.filter((v) => typeof v === 'object' && v !== null);
   return (value, path, ctx) => {
     if (scalars.has(value)) return;
-    if (objects.some((o) => deepEqual(o, value))) return;
+    if (objects.some((o) => jsonEqual(o, value))) return;
     ctx.errors.push({
       path: pathString(path),
       message: `Unsupported value: ${showValue(value)}: supported values: ${values.map(showValue).join(', ')}`,
@@ -521,7 +490,7 @@ function addArrayChecks(schema: JsonSchema, checks: Check[]): void {
       if (!Array.isArray(v)) return;
       const seen = new Set<string>();
       v.forEach((item, i) => {
-        const key = canonical(item);
+        const key = canonicalJson(item);
         if (seen.has(key)) ctx.errors.push({ path: pathString({ parent: path, key: i }), message: `Duplicate value: ${showValue(item)}` });
         seen.add(key);
       });
@@ -535,7 +504,7 @@ function addArrayChecks(schema: JsonSchema, checks: Check[]): void {
         if (!isRecord(item)) return;
         const keyValues: Record<string, unknown> = {};
         for (const k of mapKeys) keyValues[k] = item[k];
-        const key = canonical(keyValues);
+        const key = canonicalJson(keyValues);
         if (seen.has(key)) ctx.errors.push({ path: pathString({ parent: path, key: i }), message: `Duplicate value: ${showValue(keyValues)}` });
         seen.add(key);
       });

@@ -32,3 +32,17 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   for (const key of leftKeys) if (!jsonEqual(left[key], right[key])) return false;
   return true;
 }
+
+/** Canonical JSON text (object keys sorted): a stable key for sets and maps of JSON values. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const record = value as Record<string, unknown>;
+    return `{${Object.keys(record)
+      .filter((key) => record[key] !== undefined)
+      .sort()
+      .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}

@@ -2,6 +2,7 @@
 // subset kubectl sends for built-in kinds (maps, directives, lists merged by their known keys).
 import { ApiError, badRequest } from './errors.js';
 import { isRecord } from './types.js';
+import { jsonEqual } from '../../../src/render/canonical.js';
 
 export function deepCopy<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
@@ -112,21 +113,6 @@ function replaceAt(doc: unknown, tokens: string[], value: unknown): unknown {
     parent[key] = value;
   }
   return doc;
-}
-
-function jsonEqual(a: unknown, b: unknown): boolean {
-  return canonicalJson(a) === canonicalJson(b);
-}
-
-function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isRecord(v)) {
-    return `{${Object.keys(v)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v) ?? 'null';
 }
 
 /** RFC 6902. Malformed operations are 400; operations that do not apply to the object are 422. */

@@ -1,18 +1,11 @@
 // Fault injection: failing requests (once, N times or at random), latency, and the watch and
 // history faults that exercise an operator's recovery paths.
 import { ApiError, conflict, internalError, serviceUnavailable, tooManyRequests } from './errors.js';
-import type { RequestInfo } from './requestlog.js';
+import type { RequestInfo, RequestMatch } from './requestlog.js';
 import type { ObjectStore } from './store.js';
 import type { WatchFilter, WatchHub } from './watch.js';
 
-export interface RequestMatch {
-  verb?: string | string[];
-  group?: string;
-  resource?: string;
-  subresource?: string;
-  namespace?: string;
-  name?: string;
-}
+export type { RequestMatch } from './requestlog.js';
 
 export interface FailureSpec extends RequestMatch {
   /** HTTP status to answer with: 409 (Conflict), 429 (with Retry-After), 500, 503, or any other code. */

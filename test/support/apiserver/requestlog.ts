@@ -35,13 +35,17 @@ export interface RequestRecord extends RequestInfo {
   injected: boolean;
 }
 
-export interface RequestQuery {
+/** Which requests a fault or a query is about; every given field must match. */
+export interface RequestMatch {
   verb?: string | string[];
   group?: string;
   resource?: string;
   subresource?: string;
   namespace?: string;
   name?: string;
+}
+
+export interface RequestQuery extends RequestMatch {
   user?: string;
   code?: number;
   /** Only requests recorded after this sequence number (see RequestLog.mark()). */

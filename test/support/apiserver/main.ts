@@ -13,11 +13,14 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     process.stdout.write(`${signal}: stopping\n`);
+    // Stopping closes every socket and timer, so the process ends on its own with this code.
     server.stop().then(
-      () => process.exit(0),
+      () => {
+        process.exitCode = 0;
+      },
       (err: unknown) => {
-        process.stderr.write(`${String(err)}\n`);
-        process.exit(1);
+        process.stderr.write(`test API server: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exitCode = 1;
       },
     );
   };
@@ -26,6 +29,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
+  process.stderr.write(`test API server: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exitCode = 1;
 });

@@ -1,11 +1,12 @@
-// The `netpol-profiles` command (also `kubectl netpol-profiles`): picks the command, maps usage
-// errors to exit code 2 and never shows a stack trace for bad input.
+// The `netpol-profiles` command (also `kubectl netpol-profiles`): picks the command, turns usage
+// errors (exit 2) and command errors (their own code) into one line, never a stack trace.
 
 import { readFileSync } from 'node:fs';
-import { UsageError } from './flags.js';
+import { CommandError, UsageError } from './flags.js';
 import type { CommandIO } from './io.js';
 import { renderCommand } from './render.js';
 import { runCommand } from './run.js';
+import { statusCommand } from './status.js';
 import { versionCommand } from './version.js';
 
 type Command = (argv: readonly string[], io: CommandIO) => number | Promise<number>;
@@ -13,6 +14,7 @@ type Command = (argv: readonly string[], io: CommandIO) => number | Promise<numb
 const COMMANDS: Record<string, { run: Command; summary: string }> = {
   run: { run: (argv, io) => runCommand(argv, io), summary: 'run the operator' },
   render: { run: renderCommand, summary: 'print the policies for catalog and Namespace files (offline)' },
+  status: { run: (argv, io) => statusCommand(argv, io), summary: 'report what is in sync, enforced and wrong in the cluster (read-only)' },
   version: { run: versionCommand, summary: 'print the version' },
 };
 
@@ -44,13 +46,21 @@ export async function main(argv: readonly string[], io: CommandIO): Promise<numb
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr(`netpol-profiles ${name}: ${error.message}\nRun 'netpol-profiles ${name} --help' for usage.\n`);
+      // One line, as SPEC asks of every error; the hint rides along at its end.
+      io.stderr(`netpol-profiles ${name}: ${oneLine(error.message)} (see 'netpol-profiles ${name} --help')\n`);
       return 2;
     }
-    const message = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    io.stderr(`netpol-profiles ${name}: ${message}\n`);
+    if (error instanceof CommandError) {
+      io.stderr(`netpol-profiles ${name}: ${oneLine(error.message)}\n`);
+      return error.exitCode;
+    }
+    io.stderr(`netpol-profiles ${name}: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
     return 1;
   }
+}
+
+function oneLine(message: string): string {
+  return message.split('\n')[0]!.trim();
 }
 
 export const processIO: CommandIO = {

@@ -10,6 +10,21 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * A failure the command has already put into one line for its user, with the exit code it means
+ * (e.g. 2 for an unreachable cluster). Unlike UsageError it carries no "see --help" hint: the
+ * flags were fine, the world was not.
+ */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+  ) {
+    super(message);
+    this.name = 'CommandError';
+  }
+}
+
 export interface FlagSpec {
   type: 'string' | 'boolean';
   short?: string;

@@ -4,7 +4,7 @@
 
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { HttpKubeApi } from '../kube/http-api.js';
 import { createLogger, errorMessage, LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 import { OperatorMetrics } from '../observability/metrics.js';
@@ -12,6 +12,7 @@ import { parseListenAddress, serveHealth, serveMetrics, type RunningServer } fro
 import { Operator } from '../operator.js';
 import { formatHelp, parseFlags, UsageError, type FlagSpecs } from './flags.js';
 import type { CommandIO } from './io.js';
+import { loadKubeConfig } from './kubeconfig.js';
 import { RENDER_CONFIG_FLAGS, renderConfigFromFlags } from './render.js';
 import { packageVersion } from './version.js';
 
@@ -55,19 +56,6 @@ export interface RunSettings {
   kubeConfig: KubeConfig;
 }
 
-function loadKubeConfig(path: string | undefined, env: NodeJS.ProcessEnv): KubeConfig {
-  const kc = new KubeConfig();
-  try {
-    if (path) kc.loadFromFile(path);
-    else if (env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-    else kc.loadFromDefault();
-  } catch (error) {
-    throw new UsageError(`cannot load Kubernetes configuration${path ? ` from ${path}` : ''}: ${errorMessage(error).split('\n')[0]}`);
-  }
-  if (!kc.getCurrentCluster()) throw new UsageError(`no cluster in the Kubernetes configuration${path ? ` ${path}` : ''}`);
-  return kc;
-}
-
 export async function runCommand(argv: readonly string[], io: CommandIO, stop: AbortSignal = shutdownSignal()): Promise<number> {
   const values = parseFlags(argv, RUN_FLAGS, { ...io.env, NETPOL_PROFILES_OPERATOR_NAMESPACE: io.env.NETPOL_PROFILES_OPERATOR_NAMESPACE ?? io.env.POD_NAMESPACE });
   if (values.help) {
@@ -90,7 +78,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO, stop: A
   if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
     throw new UsageError('leader election needs --retry-period < --renew-deadline < --lease-duration');
   }
-  const kubeConfig = loadKubeConfig(values.kubeconfig as string | undefined, io.env);
+  const kubeConfig = loadKubeConfig({ path: values.kubeconfig as string | undefined, env: io.env, order: 'in-cluster-first' });
   const operatorNamespace = String(values['operator-namespace']);
   const identity = io.env.POD_NAME ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
 

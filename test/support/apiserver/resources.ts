@@ -1,4 +1,5 @@
 // The catalog of served resources: the built-in kinds plus whatever the stored CRDs define.
+import { crdDefinitionProblems } from '../../../src/kube/crd-rules.js';
 import type { CustomResourceDefinition, CrdVersion } from '../../../src/kube/openapi.js';
 import { builtinResourceTypes } from './builtins.js';
 import type { FieldError } from './errors.js';
@@ -147,7 +148,7 @@ export function defaultCrd(crd: KubeObject): void {
   if (spec.conversion === undefined) spec.conversion = { strategy: 'None' };
 }
 
-/** The checks of the real CRD validation that matter for serving (422 Invalid when violated). */
+/** The real server's CRD validation: names, versions and (crd-rules.ts) schemas, columns, subresources (422 Invalid when violated). */
 export function validateCrd(crd: KubeObject): FieldError[] {
   const errors: FieldError[] = [];
   const spec = isRecord(crd.spec) ? crd.spec : {};
@@ -181,14 +182,10 @@ export function validateCrd(crd: KubeObject): FieldError[] {
       if (!isRecord(v)) return;
       if (typeof v.name !== 'string' || v.name === '') errors.push({ path: `spec.versions[${i}].name`, message: 'Required value' });
       if (typeof v.served !== 'boolean') errors.push({ path: `spec.versions[${i}].served`, message: 'Required value' });
-      const schema = isRecord(v.schema) ? v.schema.openAPIV3Schema : undefined;
-      if (!isRecord(schema)) {
-        errors.push({ path: `spec.versions[${i}].schema.openAPIV3Schema`, message: 'Required value: schemas are required' });
-      } else if (schema.type !== 'object') {
-        errors.push({ path: `spec.versions[${i}].schema.openAPIV3Schema.type`, message: `Unsupported value: ${JSON.stringify(schema.type ?? '')}: supported values: "object"` });
-      }
     });
   }
+  // Schemas (required, structural), printer columns and subresources, as the real server checks them.
+  errors.push(...crdDefinitionProblems(crd));
   if (typeof plural === 'string' && typeof group === 'string' && crd.metadata.name !== `${plural}.${group}`) {
     errors.push({ path: 'metadata.name', message: `Invalid value: ${JSON.stringify(crd.metadata.name)}: must be spec.names.plural+"."+spec.group` });
   }

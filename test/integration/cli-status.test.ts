@@ -12,7 +12,8 @@ import { main } from '../../src/cli/app.js';
 import type { CommandIO } from '../../src/cli/io.js';
 import { microTime } from '../../src/kube/leader.js';
 import type { StatusReport } from '../../src/status/report.js';
-import type { TestApiServer } from '../support/apiserver/server.js';
+import { TestApiServer } from '../support/apiserver/server.js';
+import { ciliumCrdFiles } from '../support/apiserver/crds.js';
 import type { KubeObject } from '../support/apiserver/types.js';
 import { D, eventually, expectConverged, namespace, startOperator, startServerWithCatalog, type RunningOperator } from '../support/operator-harness.js';
 import { CLI, projectPath } from '../support/project.js';
@@ -147,6 +148,19 @@ describe('status command (integration)', function () {
       const pattern = new RegExp(`^netpol-profiles status: cannot reach the Kubernetes API at http://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`);
       expectOneLineError(await status(['--kubeconfig', file]), 2, pattern);
       expectOneLineError(await statusProcess(['--kubeconfig', file]), 2, pattern);
+    });
+
+    it("a cluster without netpol-profiles' CRDs", async () => {
+      const bare = await TestApiServer.start({ crdFiles: ciliumCrdFiles() });
+      try {
+        expectOneLineError(
+          await status(['--kubeconfig', bare.kubeconfigPath]),
+          2,
+          /^netpol-profiles status: the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ does not serve a resource status needs \(are netpol-profiles' CRDs installed\?\): list (networkprofiles|sharedservices|networkbaselines): 404 NotFound/m,
+        );
+      } finally {
+        await bare.stop();
+      }
     });
 
     it('a context that is not in the kubeconfig', async () => {

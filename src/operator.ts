@@ -115,7 +115,12 @@ export class Operator {
       ),
     };
     this.state = new ClusterState(caches, config);
-    const events = new EventRecorder(api, options.leaderElection.identity, (error) => logger.warn('event not recorded', { error: errorMessage(error) }));
+    const events = new EventRecorder(
+      api,
+      options.leaderElection.identity,
+      (error) => logger.warn('event not recorded', { error: errorMessage(error) }),
+      options.dryRun ? { onDryRun: (event) => logger.info('dry-run: would record event', event) } : undefined,
+    );
     this.reconcilers = new Reconcilers({
       api,
       operatorNamespace: options.operatorNamespace,

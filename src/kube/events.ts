@@ -26,10 +26,15 @@ const MAX_REMEMBERED = 50_000;
 export class EventRecorder {
   private readonly remembered = new Set<string>();
 
+  /**
+   * `dryRun`: shadow mode writes nothing, Events included; each Event it would record goes to
+   * `onDryRun` (the log) once instead.
+   */
   constructor(
     private readonly api: KubeApi,
     private readonly instance: string,
     private readonly onError: (error: unknown) => void = () => {},
+    private readonly dryRun?: { onDryRun: (event: { namespace: string; regarding: string; type: EventType; reason: string; note: string }) => void },
   ) {}
 
   /** Where an Event about `target` lives: its own namespace, the namespace itself, or `default`. */
@@ -49,6 +54,11 @@ export class EventRecorder {
     const name = `${target.name.slice(0, 200)}.${digest}`;
     const key = `${namespace}/${name}`;
     if (this.remembered.has(key)) return;
+    if (this.dryRun) {
+      this.remember(key);
+      this.dryRun.onDryRun({ namespace, regarding: `${target.kind}/${target.name}`, type, reason, note });
+      return;
+    }
     try {
       try {
         await this.api.get(RESOURCES.events, name, namespace);

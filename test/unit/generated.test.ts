@@ -9,7 +9,7 @@ describe('generated files', () => {
     expect(readFileSync(GENERATED_SCHEMA_FILE, 'utf8') === generatedSchemaModule(), 'stale: run npm run generate').to.equal(true);
   });
 
-  it('crds/*.yaml are current with src/catalog/crd-definitions.ts', () => {
+  it('crds/*.yaml and crds/kustomization.yaml are current with src/catalog/crd-definitions.ts', () => {
     for (const [file, content] of generatedCrdFiles()) {
       expect(readFileSync(file, 'utf8') === content, `${file} is stale: run npm run generate`).to.equal(true);
     }

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < RUNS; i++) runs.push(await runStatus(['--kubeconfig', server.kubeconfigPath, ...args]));
     const codes = [...new Set(runs.map((r) => r.code))].join(',');
     console.log(
-      `  ${label.padEnd(22)} median ${(median(runs.map((r) => r.ms)) / 1000).toFixed(2)} s, peak RSS ${(median(runs.map((r) => r.maxRssKiB)) / 1024).toFixed(0)} MiB, output ${runs[0]!.bytes.toLocaleString("en")} bytes, exit ${codes}`,
+      `  ${label.padEnd(22)} median ${(median(runs.map((r) => r.ms)) / 1000).toFixed(2)} s, peak RSS ${(median(runs.map((r) => r.maxRssKiB)) / 1024).toFixed(0)} MiB, output ${runs[0]!.bytes.toLocaleString('en')} bytes, exit ${codes}`,
     );
   }
   await server.stop();

@@ -69,19 +69,19 @@ export class Operator {
 
   constructor(private readonly options: OperatorOptions) {
     const { api, config, logger, metrics } = options;
-    const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;
+    const managed = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` };
     const interner = new SpecInterner();
     const cache = <T extends KubeObject>(
       resource: ResourceRef,
       onChange: (object: T, old: T | undefined, type: CacheEventType) => void,
-      labelSelector?: string,
+      selector: { labelSelector?: string; fieldSelector?: string } = {},
       namespace?: string,
     ) => {
       const isPolicy = resource === RESOURCES.ciliumNetworkPolicies || resource === RESOURCES.ciliumClusterwideNetworkPolicies;
       const informer = new ListWatchCache<T>({
         api,
         resource,
-        labelSelector,
+        ...selector,
         namespace,
         transform: isPolicy ? (object) => compactPolicy(object, interner) : withoutManagedFields,
         pageSize: options.cache?.pageSize,
@@ -105,7 +105,9 @@ export class Operator {
       services: cache(RESOURCES.sharedServices, (object, old) => this.catalogChanged('SharedService', object, old)),
       baselines: cache(RESOURCES.networkBaselines, (object, old) => this.catalogChanged('NetworkBaseline', object, old)),
       policies: cache<ObservedPolicy>(RESOURCES.ciliumNetworkPolicies, (policy, _old, type) => this.policyChanged(policy, type), managed),
-      state: cache<ConfigMap>(RESOURCES.configMaps, () => this.add('cluster', STATE_KEY), managed, options.operatorNamespace),
+      // By name, not label: RBAC then limits list and watch to this one ConfigMap, and a copy that
+      // lost its label (restored from a backup) is still seen and updated rather than re-created.
+      state: cache<ConfigMap>(RESOURCES.configMaps, () => this.add('cluster', STATE_KEY), { fieldSelector: `metadata.name=${STATE_CONFIGMAP_NAME}` }, options.operatorNamespace),
       clusterPolicies: cache<ObservedPolicy>(
         RESOURCES.ciliumClusterwideNetworkPolicies,
         (policy, _old, type) => {

@@ -25,6 +25,7 @@ export interface ListResult<T> {
 export interface WatchOptions {
   namespace?: string;
   labelSelector?: string;
+  fieldSelector?: string;
   resourceVersion: string;
   allowWatchBookmarks?: boolean;
   timeoutSeconds?: number;

@@ -156,6 +156,7 @@ export class HttpKubeApi implements KubeApi {
     if (signal.aborted) return;
     const query = new URLSearchParams({ watch: 'true', resourceVersion: options.resourceVersion });
     if (options.labelSelector) query.set('labelSelector', options.labelSelector);
+    if (options.fieldSelector) query.set('fieldSelector', options.fieldSelector);
     if (options.allowWatchBookmarks) query.set('allowWatchBookmarks', 'true');
     if (options.timeoutSeconds !== undefined) query.set('timeoutSeconds', String(options.timeoutSeconds));
     let outcome: RequestOutcome = 'success';

@@ -37,6 +37,8 @@ export interface ListWatchCacheOptions<T extends KubeObject> {
   api: KubeApi;
   resource: ResourceRef;
   labelSelector?: string;
+  /** e.g. `metadata.name=x`: lets RBAC restrict list and watch to that name (`resourceNames`). */
+  fieldSelector?: string;
   /** Only this namespace (namespaced resources); default all. */
   namespace?: string;
   /** Objects per list page. Default 500. */
@@ -286,6 +288,7 @@ export class ListWatchCache<T extends KubeObject> {
       const page = await this.api.list<T>(this.resource, {
         ...(this.options.namespace !== undefined ? { namespace: this.options.namespace } : {}),
         ...(this.options.labelSelector !== undefined ? { labelSelector: this.options.labelSelector } : {}),
+        ...(this.options.fieldSelector !== undefined ? { fieldSelector: this.options.fieldSelector } : {}),
         limit: this.pageSize,
         ...(continueToken !== undefined ? { continue: continueToken } : {}),
         signal: this.stopping.signal,
@@ -340,6 +343,7 @@ export class ListWatchCache<T extends KubeObject> {
         {
           ...(this.options.namespace !== undefined ? { namespace: this.options.namespace } : {}),
           ...(this.options.labelSelector !== undefined ? { labelSelector: this.options.labelSelector } : {}),
+          ...(this.options.fieldSelector !== undefined ? { fieldSelector: this.options.fieldSelector } : {}),
           resourceVersion: this.resourceVersion ?? '',
           allowWatchBookmarks: true,
           timeoutSeconds: Math.floor(this.watchTimeoutSeconds * (1 + Math.random())),

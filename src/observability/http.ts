@@ -6,17 +6,18 @@ import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
 export interface ListenAddress {
-  host: string;
+  /** Undefined: every address, IPv6 and IPv4 (an IPv6-only pod is probed and scraped on IPv6). */
+  host: string | undefined;
   port: number;
 }
 
-/** `:8080`, `0.0.0.0:8080`, `127.0.0.1:0`, `[::1]:8080` → host and port. */
+/** `:8080` (every address), `0.0.0.0:8080`, `127.0.0.1:0`, `[::1]:8080` → host and port. */
 export function parseListenAddress(value: string): ListenAddress | undefined {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
   if (!match) return undefined;
   const port = Number(match[3]);
   if (port > 65535) return undefined;
-  return { host: match[1] ?? (match[2] === '' ? '0.0.0.0' : match[2]!), port };
+  return { host: match[1] ?? (match[2] === '' ? undefined : match[2]!), port };
 }
 
 export interface RunningServer {
@@ -27,7 +28,8 @@ export interface RunningServer {
 function listen(server: http.Server, address: ListenAddress): Promise<RunningServer> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(address.port, address.host, () => {
+    // Without a host Node listens on `::` and accepts IPv4 too where the node has it.
+    const onListening = () => {
       server.off('error', reject);
       const bound = server.address() as AddressInfo;
       resolve({
@@ -38,7 +40,9 @@ function listen(server: http.Server, address: ListenAddress): Promise<RunningSer
             server.closeAllConnections();
           }),
       });
-    });
+    };
+    if (address.host === undefined) server.listen(address.port, onListening);
+    else server.listen(address.port, address.host, onListening);
   });
 }
 

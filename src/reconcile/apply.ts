@@ -11,7 +11,7 @@ import { RESOURCES, type ResourceRef } from '../kube/resources.js';
 import type { PolicyKind, PolicyObject } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { objectKey } from '../render/render.js';
-import { isInSync, isOwned, type ObservedPolicy, type PolicyDiff } from './diff.js';
+import { isInSync, isOwned, rewritten, type ObservedPolicy, type PolicyDiff } from './diff.js';
 
 export interface ApplyOutcome {
   created: string[];
@@ -35,10 +35,10 @@ export function policyResource(kind: PolicyKind): ResourceRef {
 const displayName = (object: { metadata: { name: string; namespace?: string } }): string =>
   object.metadata.namespace ? `${object.metadata.namespace}/${object.metadata.name}` : object.metadata.name;
 
-/** What we compare to tell our own writes from others': the spec and our two labels. */
-function contentHash(spec: unknown, labels: Readonly<Record<string, string>> | undefined, generatedFromKey: string): string {
+/** What we compare to tell our own writes from others': the spec, any `specs`, and our two labels. */
+function contentHash(spec: unknown, specs: unknown, labels: Readonly<Record<string, string>> | undefined, generatedFromKey: string): string {
   return createHash('sha1')
-    .update(JSON.stringify([spec, labels?.[MANAGED_BY_LABEL], labels?.[generatedFromKey]]))
+    .update(JSON.stringify([spec, specs, labels?.[MANAGED_BY_LABEL], labels?.[generatedFromKey]]))
     .digest('base64');
 }
 
@@ -51,8 +51,8 @@ export class DriftTracker {
 
   constructor(private readonly generatedFromKey: string) {}
 
-  private hash(object: { spec?: unknown; metadata: { labels?: Record<string, string> } }): string {
-    return contentHash(object.spec, object.metadata.labels, this.generatedFromKey);
+  private hash(object: { spec?: unknown; specs?: unknown; metadata: { labels?: Record<string, string> } }): string {
+    return contentHash(object.spec, object.specs, object.metadata.labels, this.generatedFromKey);
   }
 
   noteInSync(desired: PolicyObject): void {
@@ -99,7 +99,7 @@ export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: 
         continue;
       }
       if (!isInSync(object, existing)) {
-        await api.update(resource, { ...existing, metadata: { ...existing.metadata, labels: { ...existing.metadata.labels, ...object.metadata.labels } }, spec: object.spec });
+        await api.update(resource, rewritten(existing, object));
         outcome.updated.push(displayName(object));
       }
     }

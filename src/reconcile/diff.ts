@@ -12,11 +12,13 @@ export interface ObservedPolicy extends KubeObject {
   kind: PolicyObject['kind'];
   metadata: PolicyObject['metadata'] & { resourceVersion?: string; uid?: string };
   spec?: unknown;
+  /** Cilium enforces `specs[]` alongside `spec`; we never generate it, so any is someone's edit. */
+  specs?: unknown;
 }
 
 export interface PolicyDiff {
   create: PolicyObject[];
-  /** `observed` rewritten with the desired labels and spec (resourceVersion kept for optimistic concurrency). */
+  /** `observed` rewritten by `rewritten()`. */
   update: Array<{ desired: PolicyObject; observed: ObservedPolicy; next: ObservedPolicy }>;
   delete: ObservedPolicy[];
   /** Desired objects whose name is taken by an object we do not own: never overwritten. */
@@ -31,7 +33,14 @@ export function isOwned(object: KubeObject): boolean {
 export function isInSync(desired: PolicyObject, observed: ObservedPolicy): boolean {
   const labels = observed.metadata.labels ?? {};
   for (const [key, value] of Object.entries(desired.metadata.labels)) if (labels[key] !== value) return false;
-  return jsonEqual(desired.spec, observed.spec);
+  // Extra rules in `specs` would add to what `spec` allows: not in sync, whatever `spec` says.
+  return observed.specs === undefined && jsonEqual(desired.spec, observed.spec);
+}
+
+/** `observed` carrying the desired spec and labels, and no `specs` (resourceVersion kept for optimistic concurrency). */
+export function rewritten(observed: ObservedPolicy, desired: PolicyObject): ObservedPolicy {
+  const { specs: _dropped, ...rest } = observed;
+  return { ...rest, metadata: { ...observed.metadata, labels: { ...observed.metadata.labels, ...desired.metadata.labels } }, spec: desired.spec };
 }
 
 function isRetained(observed: ObservedPolicy, retain: readonly RetainRule[], keys: LabelKeys): boolean {
@@ -67,12 +76,7 @@ export function diffPolicies(
     } else if (!isOwned(current)) {
       result.conflicts.push({ desired: object, observed: current });
     } else if (!isInSync(object, current)) {
-      const next: ObservedPolicy = {
-        ...current,
-        metadata: { ...current.metadata, labels: { ...current.metadata.labels, ...object.metadata.labels } },
-        spec: object.spec,
-      };
-      result.update.push({ desired: object, observed: current, next });
+      result.update.push({ desired: object, observed: current, next: rewritten(current, object) });
     }
   }
   for (const object of observed) {

@@ -203,9 +203,11 @@ export class Reconcilers {
     const deleting = object.metadata?.deletionTimestamp !== undefined;
     const target = { apiVersion: CATALOG_API_VERSION, kind, name, uid: object.metadata?.uid };
 
-    // The finalizer first: it is what protects namespaces from losing their policies.
+    // The finalizer first: it is what protects namespaces from losing their policies. Baselines are
+    // never referred to by a namespace, so they never carry it; the operator may not patch them
+    // (least privilege), and leaves a finalizer someone copied onto one alone.
     const wantFinalizer = users.length > 0;
-    if (wantFinalizer !== finalizers.includes(finalizer)) {
+    if (kind !== 'NetworkBaseline' && wantFinalizer !== finalizers.includes(finalizer)) {
       if (this.context.dryRun) {
         this.context.logger.info(`dry-run: would ${wantFinalizer ? 'add' : 'remove'} finalizer`, { kind, name });
       } else {

@@ -101,6 +101,21 @@ describe('operator (integration)', function () {
     expect(server.list(...CNP, 'app')).to.deep.equal([]);
   });
 
+  it('removes rules someone added through specs[] to a generated CNP or to the escape-hatch CCNP', async () => {
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    // Cilium enforces specs[] next to spec: allow-all rules here would open the namespace or the cluster.
+    const widen = { endpointSelector: {}, ingress: [{ fromEntities: ['all'] }], egress: [{ toEntities: ['all'] }] };
+    server.apply({ ...cnp('shop', 'profile-standard')!, specs: [widen] });
+    server.apply({ ...server.get(...CCNP, undefined, 'escape-hatch-allow-all')!, specs: [widen] });
+    await eventually(() => {
+      expect(cnp('shop', 'profile-standard')).to.not.have.property('specs');
+      expect(server.get(...CCNP, undefined, 'escape-hatch-allow-all')).to.not.have.property('specs');
+    });
+    await expectConverged(server);
+  });
+
   it('restores an edited, deleted or relabelled generated object, and counts the drift', async () => {
     server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
     running = await startOperator(server);
@@ -202,6 +217,22 @@ describe('operator (integration)', function () {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(server.requests.writes({ namespace: 'leaving', group: 'cilium.io' }).filter((r) => r.verb === 'create' && r.code >= 400)).to.deep.equal([]);
     expect(await running.metrics.registry.getSingleMetricAsString('netpol_profiles_reconcile_total')).to.match(/controller="namespace",result="error"} 0/);
+  });
+
+  it('uses a state ConfigMap that lost its label (restored from a backup): keeps its record and writes into it', async () => {
+    server.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'netpol-profiles-state', namespace: 'netpol-profiles' }, data: { 'disabled-since.old': '2026-01-01T00:00:00Z' } });
+    server.apply(namespace('old', { [`${D}/enforcement`]: 'disabled' }));
+    server.apply(namespace('new', {}));
+    running = await startOperator(server);
+    await expectConverged(server);
+    server.apply(namespace('new', { [`${D}/enforcement`]: 'disabled' }));
+    await eventually(() => {
+      const data = (server.get('v1', 'configmaps', 'netpol-profiles', 'netpol-profiles-state') as { data?: Record<string, string> }).data ?? {};
+      expect(data['disabled-since.old']).to.equal('2026-01-01T00:00:00Z');
+      expect(data['disabled-since.new']).to.be.a('string');
+    });
+    const metrics = await running.metrics.registry.metrics();
+    expect(metrics).to.contain(`netpol_profiles_enforcement_disabled_since_timestamp_seconds{namespace="old"} ${Date.parse('2026-01-01T00:00:00Z') / 1000}`);
   });
 
   it('records when enforcement was disabled in the state ConfigMap, keeps it across restarts, clears it on restore', async () => {

@@ -56,6 +56,15 @@ describe('diff', () => {
     expect(next.metadata.labels.team).to.equal('web');
   });
 
+  it('treats rules added through specs[] as drift, whatever spec says, and removes them on update', () => {
+    const observed = shop.objects.map((o) => asObserved(o));
+    observed[0]!.specs = [{ endpointSelector: {}, ingress: [{ fromEntities: ['world'] }] }];
+    const diff = diffPolicies(shop.objects, observed, shop.retain, keys);
+    expect(diff.update.map((u) => u.desired.metadata.name)).to.deep.equal(['profile-standard']);
+    expect(diff.update[0]!.next).to.not.have.property('specs');
+    expect(diff.update[0]!.next.spec).to.deep.equal(shop.objects[0]!.spec);
+  });
+
   it('deletes owned objects that are no longer wanted, after a profile change (create listed too)', () => {
     const before = shop.objects.map((o) => asObserved(o));
     const after = renderNamespace({ name: 'shop', labels: { [`${D}/profile`]: 'internal' } }, catalog, config);

@@ -15,7 +15,7 @@ import { objectKey, renderAll, renderClusterPolicies, type RetainRule } from '..
 import { diffPolicies, isOwned, type ObservedPolicy } from '../reconcile/diff.js';
 import { formatSince, humanDuration, readDisabledSince, type ConfigMap } from '../reconcile/escape-hatch.js';
 import { isTerminating } from '../reconcile/state.js';
-import { grantedRules, wideningRules } from './foreign.js';
+import { grantedRules, specsOf, wideningRules } from './foreign.js';
 import { operatorStatus } from './leader.js';
 import {
   POLICY_STATES,
@@ -258,7 +258,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
         object: `${CNP}/${foreign.name}`,
         message: foreign.claimsManagedBy
           ? `CiliumNetworkPolicy ${foreign.name} carries ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE} but no source the operator manages, and widens the profile: ${rules}`
-          : `foreign CiliumNetworkPolicy ${foreign.name} widens the profile: ${rules}`,
+          : `foreign CiliumNetworkPolicy ${foreign.name} widens ${intent.profile.state === 'none' ? "the namespace's access policies" : 'the profile'}: ${rules}`,
       });
     }
     namespaces.push({
@@ -319,20 +319,23 @@ function foreignPoliciesOf(
   unmanagedKeys: ReadonlySet<string>,
   config: RenderConfig,
 ): ForeignPolicy[] {
-  const checked = !intent.protected && labels[config.keys.profile] !== undefined;
-  let granted: ReturnType<typeof grantedRules> | undefined;
-  if (checked) {
-    const own = desired.filter((object) => NAMESPACE_SOURCES.includes(parseGeneratedFrom(object.metadata.labels[config.keys.generatedFrom])?.type as SourceType));
-    const kept = policies
-      .filter((policy) => policy.state === 'kept' && policy.kind === CNP)
-      .map((policy) => observedByKey.get(objectKey({ kind: CNP, metadata: { namespace: name, name: policy.name } }))!)
-      .filter((policy) => NAMESPACE_SOURCES.includes(parseGeneratedFrom(policy.metadata.labels?.[config.keys.generatedFrom])?.type as SourceType));
-    granted = grantedRules([...own, ...kept]);
-  }
+  const own = desired.filter((object) => NAMESPACE_SOURCES.includes(parseGeneratedFrom(object.metadata.labels[config.keys.generatedFrom])?.type as SourceType));
+  const kept = policies
+    .filter((policy) => policy.state === 'kept' && policy.kind === CNP)
+    .map((policy) => observedByKey.get(objectKey({ kind: CNP, metadata: { namespace: name, name: policy.name } }))!)
+    .filter((policy) => NAMESPACE_SOURCES.includes(parseGeneratedFrom(policy.metadata.labels?.[config.keys.generatedFrom])?.type as SourceType));
+  // A namespace with only access labels is still enforced, egress-wise, by its access-* policies.
+  const checked = !intent.protected && (labels[config.keys.profile] !== undefined || own.length + kept.length > 0);
+  const granted = checked ? grantedRules([...own, ...kept]) : undefined;
+  // Only directions our policies turn default-deny on can be widened (a profile: both; access: egress).
+  const enforced = new Set(
+    [...own, ...kept].flatMap((policy) => specsOf(policy as { spec?: unknown }).flatMap((spec) => (['ingress', 'egress'] as const).filter((d) => spec[d] !== undefined))),
+  );
   return [...foreign]
     .sort((a, b) => compareStrings(a.metadata.name, b.metadata.name))
     .map((policy): ForeignPolicy => {
-      const widening = granted ? wideningRules(policy, granted) : undefined;
+      const counted = granted ? wideningRules(policy, granted) : undefined;
+      const widening = counted ? { ingress: enforced.has('ingress') ? counted.ingress : 0, egress: enforced.has('egress') ? counted.egress : 0 } : undefined;
       return {
         name: policy.metadata.name,
         claimsManagedBy: unmanagedKeys.has(objectKey(policy)),

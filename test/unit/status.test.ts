@@ -291,9 +291,23 @@ describe('status computation', () => {
       (snapshot.policies as ObservedPolicy[]).push(foreign('shop', 'copy', { endpointSelector: {}, ingress: [profileRule] }));
       snapshot.namespaces = [ns('shop', { ...SHOP, [`${D}/profile`]: 'standrad' })];
       expect(nsStatus(status(snapshot), 'shop').foreignPolicies[0]).to.deep.include({ wideningIngressRules: 0 });
-      // Nothing kept: every non-empty rule may widen.
+      // Nothing kept: only access-postgres enforces shop, egress only; an ingress rule widens nothing
+      // of ours (it turns ingress default-deny on for the pods it selects), an egress rule does.
       removeCnp(snapshot, 'shop', 'profile-standard');
-      expect(nsStatus(status(snapshot), 'shop').foreignPolicies[0]).to.deep.include({ wideningIngressRules: 1 });
+      expect(nsStatus(status(snapshot), 'shop').foreignPolicies[0]).to.deep.include({ wideningIngressRules: 0 });
+      (snapshot.policies as ObservedPolicy[]).push(foreign('shop', 'out', { endpointSelector: {}, egress: [{ toEntities: ['world'] }] }));
+      expect(nsStatus(status(snapshot), 'shop').foreignPolicies[1]).to.deep.include({ name: 'out', wideningEgressRules: 1 });
+    });
+
+    it('in a namespace with access labels only, foreign egress rules widen its access policies; ingress rules do not count', () => {
+      const snapshot = base();
+      snapshot.namespaces = [...snapshot.namespaces, ns('jobs', { [`access.${D}/postgres`]: 'true' })];
+      const rendered = converged([...snapshot.namespaces]);
+      snapshot.policies = rendered.policies;
+      (snapshot.policies as ObservedPolicy[]).push(foreign('jobs', 'open', { endpointSelector: {}, ingress: [{ fromEntities: ['all'] }], egress: [{ toEntities: ['world'] }] }));
+      const report = status(snapshot);
+      expect(nsStatus(report, 'jobs').foreignPolicies[0]).to.deep.include({ checked: true, wideningIngressRules: 0, wideningEgressRules: 1 });
+      expect(report.findings.map((f) => f.message)).to.include("foreign CiliumNetworkPolicy open widens the namespace's access policies: 0 ingress and 1 egress rules");
     });
 
     it('a CNP with our managed-by label but no source the operator manages is not ours to prune: checked like a foreign one', () => {

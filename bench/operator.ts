@@ -14,23 +14,14 @@ import { renderAll, type NamespaceInput } from '../src/render/render.js';
 import { TestApiServer } from '../test/support/apiserver/server.js';
 import { CLI, defaultCatalog } from '../test/support/project.js';
 import { startServerWithCatalog } from '../test/support/operator-harness.js';
+import { benchLabels, benchNamespaces, D } from './fixtures.js';
 
 const COUNT = Number(process.env.BENCH_NAMESPACES ?? 10_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
-const D = 'network-policy.homelab';
-const PROFILES = ['isolated', 'internal', 'internal-egress', 'standard'];
-const SERVICES = ['postgres', 'dragonfly', 'garage-s3', 'kube-api'];
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const OPERATOR_NODE_OPTIONS = process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '--max-semi-space-size=2';
 
-function labelsFor(i: number, profile = PROFILES[i % PROFILES.length]!): Record<string, string> {
-  return {
-    [`${D}/profile`]: profile,
-    [`access.${D}/${SERVICES[i % SERVICES.length]}`]: 'true',
-    [`access.${D}/${SERVICES[(i + 1) % SERVICES.length]}`]: 'true',
-  };
-}
-const namespaces: NamespaceInput[] = Array.from({ length: COUNT }, (_, i) => ({ name: `team-${i}`, labels: labelsFor(i) }));
+const namespaces: NamespaceInput[] = benchNamespaces(COUNT);
 const expected = renderAll(namespaces, defaultCatalog(), makeRenderConfig()).objects;
 
 function seed(server: TestApiServer): void {
@@ -134,7 +125,7 @@ async function labelLatencies(server: TestApiServer, samples: number, offset: nu
     const i = (offset + s * 4) % COUNT; // profile `isolated` namespaces, relabelled to `standard`
     const name = `team-${i - (i % 4)}`;
     const seen = new Promise<number>((resolve) => pending.set(name, { started: performance.now(), resolve }));
-    server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: labelsFor(i - (i % 4), 'standard') } });
+    server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: benchLabels(i - (i % 4), 'standard') } });
     latencies.push(await seen);
     pending.delete(name);
     await sleep(2);

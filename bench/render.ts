@@ -5,24 +5,14 @@ import { makeRenderConfig } from '../src/config.js';
 import { renderAll, type NamespaceInput } from '../src/render/render.js';
 import { formatObjects } from '../src/render/output.js';
 import { defaultCatalog } from '../test/support/project.js';
+import { benchNamespaces } from './fixtures.js';
 
 const COUNT = Number(process.env.BENCH_NAMESPACES ?? 10_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const D = 'network-policy.homelab';
-const PROFILES = ['isolated', 'internal', 'internal-egress', 'standard'];
-const SERVICES = ['postgres', 'dragonfly', 'garage-s3', 'kube-api'];
 
 const catalog = defaultCatalog();
 const config = makeRenderConfig();
-const namespaces: NamespaceInput[] = Array.from({ length: COUNT }, (_, i) => ({
-  name: `team-${i}`,
-  labels: {
-    [`${D}/profile`]: PROFILES[i % PROFILES.length]!,
-    [`access.${D}/${SERVICES[i % SERVICES.length]}`]: 'true',
-    [`access.${D}/${SERVICES[(i + 1) % SERVICES.length]}`]: 'true',
-    'kubernetes.io/metadata.name': `team-${i}`,
-  },
-}));
+const namespaces: NamespaceInput[] = benchNamespaces(COUNT).map((ns) => ({ ...ns, labels: { ...ns.labels, 'kubernetes.io/metadata.name': ns.name } }));
 
 let peakRss = process.memoryUsage().rss;
 const sample = (): void => {

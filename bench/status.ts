@@ -5,15 +5,13 @@
 
 import { execFile } from 'node:child_process';
 import { makeRenderConfig } from '../src/config.js';
-import { renderAll, type NamespaceInput } from '../src/render/render.js';
+import { renderAll } from '../src/render/render.js';
+import { benchNamespaces } from './fixtures.js';
 import { startServerWithCatalog } from '../test/support/operator-harness.js';
 import { CLI, defaultCatalog } from '../test/support/project.js';
 
 const COUNT = Number(process.env.BENCH_NAMESPACES ?? 10_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-const D = 'network-policy.homelab';
-const PROFILES = ['isolated', 'internal', 'internal-egress', 'standard'];
-const SERVICES = ['postgres', 'dragonfly', 'garage-s3', 'kube-api'];
 
 interface Run {
   code: number;
@@ -38,14 +36,7 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 
 async function main(): Promise<void> {
   const server = await startServerWithCatalog();
-  const namespaces: NamespaceInput[] = Array.from({ length: COUNT }, (_, i) => ({
-    name: `team-${i}`,
-    labels: {
-      [`${D}/profile`]: PROFILES[i % PROFILES.length]!,
-      [`access.${D}/${SERVICES[i % SERVICES.length]}`]: 'true',
-      [`access.${D}/${SERVICES[(i + 1) % SERVICES.length]}`]: 'true',
-    },
-  }));
+  const namespaces = benchNamespaces(COUNT);
   for (const ns of namespaces) server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns.name, labels: { ...ns.labels } } });
   const objects = renderAll(namespaces, defaultCatalog(), makeRenderConfig()).objects;
   for (const object of objects) server.apply(object as never);

@@ -48,7 +48,7 @@ function isRetained(observed: ObservedPolicy, retain: readonly RetainRule[], key
   const source = parseGeneratedFrom(observed.metadata.labels?.[keys.generatedFrom]);
   return retain.some(
     (rule) =>
-      rule.namespace === observed.metadata.namespace &&
+      (rule.anyNamespace === true || rule.namespace === observed.metadata.namespace) &&
       rule.sourceType === source?.type &&
       (rule.source === undefined || rule.source === source.source),
   );

@@ -11,7 +11,7 @@ import type { KubeObject, PolicyKind } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { canonicalize, jsonEqual } from '../render/canonical.js';
 import { renderAccessIngressPolicy } from '../render/policies.js';
-import { renderClusterPolicies, renderIntent, type RetainRule } from '../render/render.js';
+import { rejectedServiceRetain, renderClusterPolicies, renderIntent, type RetainRule } from '../render/render.js';
 import { CATALOG_API_VERSION, type CatalogKind } from '../catalog/types.js';
 import { applyDiff, describeOutcome, DriftTracker, madeWrites, type ApplyOutcome } from './apply.js';
 import { diffPolicies, type ObservedPolicy } from './diff.js';
@@ -107,11 +107,7 @@ export class Reconcilers {
       : [];
     const policy = service ? renderAccessIngressPolicy(service, granted, this.keys) : undefined;
     const observed = state.ownedPoliciesFrom('access-ingress', name);
-    const retain: RetainRule[] = [];
-    // A rejected service keeps what it had, wherever it is.
-    if (catalog.rejected.services.has(name)) {
-      for (const object of observed) retain.push({ namespace: object.metadata.namespace, sourceType: 'access-ingress', source: name });
-    }
+    const retain: RetainRule[] = rejectedServiceRetain(catalog, [name]);
     // Nothing can be written into a home namespace that does not exist or is going away; what is
     // there goes with it.
     const home = policy ? state.caches.namespaces.get(policy.metadata.namespace!) : undefined;

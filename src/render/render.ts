@@ -26,6 +26,8 @@ export interface NamespaceInput {
 export interface RetainRule {
   /** Undefined for cluster-scoped objects. */
   namespace: string | undefined;
+  /** Any namespace (what a rejected SharedService generated, wherever its home was). */
+  anyNamespace?: boolean;
   sourceType: SourceType;
   /** Only objects generated from this source; any source when undefined. */
   source?: string;
@@ -89,6 +91,13 @@ export function renderClusterPolicies(catalog: Catalog, config: RenderConfig): {
   return { objects, retain };
 }
 
+/** A SharedService that fails validation keeps the `access-<S>-ingress` it had, wherever it is. */
+export function rejectedServiceRetain(catalog: Catalog, names: Iterable<string> = catalog.rejected.services): RetainRule[] {
+  return [...names]
+    .filter((name) => catalog.rejected.services.has(name))
+    .map((source): RetainRule => ({ namespace: undefined, anyNamespace: true, sourceType: 'access-ingress', source }));
+}
+
 /** Objects that do not belong to one client namespace: baselines, the escape hatch, access-ingress. */
 export function renderSharedPolicies(catalog: Catalog, intents: Iterable<NamespaceIntent>, config: RenderConfig): PolicyObject[] {
   const objects = renderClusterPolicies(catalog, config).objects;
@@ -121,6 +130,7 @@ export function renderAll(namespaces: readonly NamespaceInput[], catalog: Catalo
   }
   objects.push(...renderSharedPolicies(catalog, intents, config));
   objects.sort(compareObjects);
+  retain.push(...renderClusterPolicies(catalog, config).retain, ...rejectedServiceRetain(catalog));
   return { objects, namespaces: intents, retain };
 }
 

@@ -11,7 +11,7 @@ import type { KubeObject, Namespace, PolicyObject } from '../kube/types.js';
 import type { NamespaceIntent } from '../labels.js';
 import { jsonEqual } from '../render/canonical.js';
 import { parseGeneratedFrom, type SourceType } from '../render/policies.js';
-import { objectKey, renderAll, renderClusterPolicies, type RetainRule } from '../render/render.js';
+import { objectKey, renderAll, type RetainRule } from '../render/render.js';
 import { diffPolicies, isOwned, type ObservedPolicy } from '../reconcile/diff.js';
 import { formatSince, humanDuration, readDisabledSince, type ConfigMap } from '../reconcile/escape-hatch.js';
 import { isTerminating } from '../reconcile/state.js';
@@ -173,18 +173,11 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
     config,
   );
 
-  // renderAll answers "what should exist"; the operator can only create `access-<S>-ingress` in a
-  // home namespace that exists, and keeps what rejected baselines and services generated.
+  // renderAll answers "what should exist" (and what rejected catalog objects keep); the operator
+  // can only create `access-<S>-ingress` in a home namespace that exists.
   const desired = rendered.objects.filter((object) => object.kind !== CNP || liveNames.has(object.metadata.namespace!));
   const observed = [...snapshot.policies.filter((policy) => liveNames.has(policy.metadata.namespace ?? '')), ...snapshot.clusterPolicies];
-  const retain: RetainRule[] = [...rendered.retain, ...renderClusterPolicies(catalog, config).retain];
-  for (const policy of observed) {
-    const source = parseGeneratedFrom(policy.metadata.labels?.[keys.generatedFrom]);
-    if (source?.type === 'access-ingress' && catalog.rejected.services.has(source.source)) {
-      retain.push({ namespace: policy.metadata.namespace, sourceType: 'access-ingress', source: source.source });
-    }
-  }
-  const { states, unmanagedOwned } = classify(desired, observed, retain, config);
+  const { states, unmanagedOwned } = classify(desired, observed, rendered.retain, config);
 
   const policiesByNamespace = new Map<string, PolicyStatus[]>();
   const clusterPolicies: PolicyStatus[] = [];

@@ -248,6 +248,14 @@ export class Operator {
     if (gone || namespace.metadata?.labels?.[enforcement] !== old?.metadata?.labels?.[enforcement]) this.add('cluster', STATE_KEY);
     this.add('namespace', name);
     const keys = this.options.config.keys;
+    // Baselines leave out namespaces whose profile label is invalid and unapplied: that set can
+    // change when the profile or platform label changes, or a namespace with a profile label comes or goes.
+    const labels = namespace.metadata?.labels ?? {};
+    const oldLabels = old?.metadata?.labels ?? {};
+    const hadProfile = labels[keys.profile] !== undefined || oldLabels[keys.profile] !== undefined;
+    if (hadProfile && (gone || !old || labels[keys.profile] !== oldLabels[keys.profile] || labels[keys.platform] !== oldLabels[keys.platform])) {
+      this.add('cluster', CLUSTER_KEY);
+    }
     const services = new Set<string>();
     const profiles = new Set<string>();
     for (const labels of [namespace.metadata?.labels ?? {}, old?.metadata?.labels ?? {}]) {
@@ -280,6 +288,8 @@ export class Operator {
       this.add('cluster', CLUSTER_KEY);
       return;
     }
+    // A NetworkProfile turning invalid or valid changes which namespaces the baselines leave out.
+    if (kind === 'NetworkProfile') this.add('cluster', CLUSTER_KEY);
     if (kind === 'SharedService') this.add('sharedservice', name);
     for (const namespace of this.state.caches.namespaces.list()) {
       const labels = namespace.metadata?.labels ?? {};
@@ -299,6 +309,12 @@ export class Operator {
     if (type !== 'deleted' && this.reconcilers.isEcho(policy)) return;
     if (source?.type === 'access-ingress') this.add('sharedservice', source.source, 'low');
     else if (policy.metadata.namespace) this.add('namespace', policy.metadata.namespace, 'low');
+    // A kept profile policy appearing or going decides whether the baselines select its namespace.
+    if (source?.type === 'profile' && (type === 'added' || type === 'deleted') && policy.metadata.namespace) {
+      const namespace = this.state.caches.namespaces.get(policy.metadata.namespace);
+      const state = namespace ? this.state.intent(namespace).profile.state : 'none';
+      if (state === 'invalid' || state === 'unavailable') this.add('cluster', CLUSTER_KEY, 'low');
+    }
   }
 
   /** What the scrape-time gauges report, from the caches. */

@@ -3,7 +3,7 @@
 import type { CiliumPolicySchemas } from './cilium-schema.js';
 
 export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
-  "source": "cilium.io/v2 CRDs of Cilium 1.19.4",
+  "source": "cilium.io/v2 CRDs of Cilium 1.19.4, narrowed to what Cilium 1.18 accepts",
   "ingressRule": {
     "properties": {
       "authentication": {
@@ -412,14 +412,15 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
                       "TCP",
                       "UDP",
                       "SCTP",
-                      "VRRP",
-                      "IGMP",
                       "ANY"
                     ],
                     "type": "string"
                   }
                 },
-                "type": "object"
+                "type": "object",
+                "required": [
+                  "port"
+                ]
               },
               "maxItems": 40,
               "type": "array"
@@ -1090,14 +1091,15 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
                       "TCP",
                       "UDP",
                       "SCTP",
-                      "VRRP",
-                      "IGMP",
                       "ANY"
                     ],
                     "type": "string"
                   }
                 },
-                "type": "object"
+                "type": "object",
+                "required": [
+                  "port"
+                ]
               },
               "maxItems": 40,
               "type": "array"
@@ -1909,14 +1911,15 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
                             "TCP",
                             "UDP",
                             "SCTP",
-                            "VRRP",
-                            "IGMP",
                             "ANY"
                           ],
                           "type": "string"
                         }
                       },
-                      "type": "object"
+                      "type": "object",
+                      "required": [
+                        "port"
+                      ]
                     },
                     "maxItems": 40,
                     "type": "array"
@@ -2233,7 +2236,8 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
           },
           "type": "object"
         },
-        "type": "array"
+        "type": "array",
+        "minItems": 1
       },
       "egressDeny": {
         "items": {
@@ -2553,14 +2557,15 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
                             "TCP",
                             "UDP",
                             "SCTP",
-                            "VRRP",
-                            "IGMP",
                             "ANY"
                           ],
                           "type": "string"
                         }
                       },
-                      "type": "object"
+                      "type": "object",
+                      "required": [
+                        "port"
+                      ]
                     },
                     "type": "array"
                   }
@@ -2655,7 +2660,8 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
           },
           "type": "object"
         },
-        "type": "array"
+        "type": "array",
+        "minItems": 1
       },
       "enableDefaultDeny": {
         "properties": {
@@ -3123,14 +3129,15 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
                             "TCP",
                             "UDP",
                             "SCTP",
-                            "VRRP",
-                            "IGMP",
                             "ANY"
                           ],
                           "type": "string"
                         }
                       },
-                      "type": "object"
+                      "type": "object",
+                      "required": [
+                        "port"
+                      ]
                     },
                     "maxItems": 40,
                     "type": "array"
@@ -3364,7 +3371,8 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
           },
           "type": "object"
         },
-        "type": "array"
+        "type": "array",
+        "minItems": 1
       },
       "ingressDeny": {
         "items": {
@@ -3691,14 +3699,15 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
                             "TCP",
                             "UDP",
                             "SCTP",
-                            "VRRP",
-                            "IGMP",
                             "ANY"
                           ],
                           "type": "string"
                         }
                       },
-                      "type": "object"
+                      "type": "object",
+                      "required": [
+                        "port"
+                      ]
                     },
                     "type": "array"
                   }
@@ -3710,7 +3719,8 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
           },
           "type": "object"
         },
-        "type": "array"
+        "type": "array",
+        "minItems": 1
       },
       "labels": {
         "items": {

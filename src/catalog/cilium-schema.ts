@@ -59,9 +59,53 @@ export function extractPolicySchemas(cnp: CrdLike, ccnp: CrdLike, source: string
     if (!spec) throw new Error(`${crd.spec.names.kind} CRD has no v2 spec schema`);
     return stripDescriptions(spec);
   };
-  const cnpSpec = specOf(cnp);
+  const cnpSpec = narrowToMinimumCilium(specOf(cnp));
   const ingressRule = cnpSpec.properties?.ingress?.items;
   const egressRule = cnpSpec.properties?.egress?.items;
   if (!ingressRule || !egressRule) throw new Error('CiliumNetworkPolicy CRD has no ingress/egress rule schema');
-  return { source, ingressRule, egressRule, clusterwideSpec: specOf(ccnp) };
+  return {
+    source: `${source}, narrowed to what Cilium ${MINIMUM_CILIUM_VERSION} accepts`,
+    ingressRule,
+    egressRule,
+    clusterwideSpec: narrowToMinimumCilium(specOf(ccnp)),
+  };
+}
+
+/** The oldest Cilium the catalog must work on (SPEC section 1). */
+export const MINIMUM_CILIUM_VERSION = '1.18';
+
+// What Cilium 1.19's v2 schema accepts and 1.18's does not: the VRRP and IGMP port protocols, and a
+// port entry without `port` (required in 1.18). A policy using them is refused by a 1.18 API server,
+// so the operator's write would fail there: the catalog refuses them up front. 1.19 has no property
+// 1.18 lacks, so nothing an older CRD would prune (and so silently widen) can get through.
+const PROTOCOLS_AFTER_MINIMUM = ['VRRP', 'IGMP'];
+const RULE_SECTIONS = ['ingress', 'ingressDeny', 'egress', 'egressDeny'];
+
+/** The schemas narrowed to the minimum Cilium version, plus "no empty rule sections" (see below). */
+function narrowToMinimumCilium(schema: JsonSchema): JsonSchema {
+  const visit = (node: JsonSchema): JsonSchema => {
+    const out: Record<string, unknown> = { ...node };
+    const properties = node.properties;
+    if (properties) {
+      const next: Record<string, JsonSchema> = {};
+      for (const [name, sub] of Object.entries(properties)) {
+        let child = visit(sub);
+        // Cilium 1.17+ rejects a policy whose sections are all empty, and an empty section is not
+        // what anyone means: every rule section of ours has at least one rule.
+        if (RULE_SECTIONS.includes(name) && child.type === 'array') child = { ...child, minItems: 1 };
+        if (name === 'protocol' && Array.isArray(child.enum)) {
+          child = { ...child, enum: child.enum.filter((value) => !PROTOCOLS_AFTER_MINIMUM.includes(String(value))) };
+        }
+        next[name] = child;
+      }
+      out.properties = next;
+      if (properties.port && properties.protocol && properties.endPort && !node.required) out.required = ['port'];
+    }
+    if (node.items) out.items = visit(node.items);
+    for (const key of ['anyOf', 'oneOf', 'allOf'] as const) {
+      if (Array.isArray(node[key])) out[key] = (node[key] as JsonSchema[]).map(visit);
+    }
+    return out as JsonSchema;
+  };
+  return visit(schema);
 }

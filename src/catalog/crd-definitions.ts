@@ -152,8 +152,18 @@ export function catalogCrds(cilium: CiliumPolicySchemas): Array<Record<string, u
       type: 'object',
       properties: {
         description: DESCRIPTION,
-        ingress: { type: 'array', description: 'Cilium ingress rules, copied into each namespace\'s profile-<name> CNP.', items: ingressRule },
-        egress: { type: 'array', description: 'Cilium egress rules, copied into each namespace\'s profile-<name> CNP.', items: egressRule },
+        ingress: {
+          type: 'array',
+          minItems: 1,
+          description: 'Cilium ingress rules, copied into each namespace\'s profile-<name> CNP; omit for no ingress beyond the baselines.',
+          items: ingressRule,
+        },
+        egress: {
+          type: 'array',
+          minItems: 1,
+          description: 'Cilium egress rules, copied into each namespace\'s profile-<name> CNP; omit for no egress beyond the baselines.',
+          items: egressRule,
+        },
       },
     },
     status: USAGE_STATUS,

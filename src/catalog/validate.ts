@@ -103,6 +103,10 @@ function ruleList(spec: Record<string, unknown>, field: 'ingress' | 'egress', pr
     problems.push(`spec.${field} must be a list of Cilium ${field} rules`);
     return [];
   }
+  if (rules.length === 0) {
+    problems.push(emptySectionProblem(field));
+    return [];
+  }
   const result: CiliumRule[] = [];
   rules.forEach((rule, index) => {
     if (!isRecord(rule)) {
@@ -308,12 +312,22 @@ export function validateSelector(value: unknown, at: string, problems: string[])
   return canonicalize(selector) as LabelSelector;
 }
 
+// Cilium 1.17+ rejects a policy whose rule sections are all empty, and older versions ignore an
+// empty section: either way `ingress: []` is not what its author meant.
+function emptySectionProblem(field: string): string {
+  return `spec.${field} is an empty list: omit it, or give at least one rule (Cilium 1.17+ rejects a policy whose sections are all empty; older versions ignore an empty section)`;
+}
+
 function validateBaselineSpec(name: string, spec: Record<string, unknown>, problems: string[]): NetworkBaseline | undefined {
   const before = problems.length;
   const sections = ['ingress', 'ingressDeny', 'egress', 'egressDeny'].filter((key) => spec[key] !== undefined);
   if (sections.length === 0) {
     problems.push('spec needs at least one of ingress, ingressDeny, egress, egressDeny (Cilium rejects a policy with none)');
   }
+  for (const section of sections) {
+    if (Array.isArray(spec[section]) && (spec[section] as unknown[]).length === 0) problems.push(emptySectionProblem(section));
+  }
+  if (problems.length > before) return undefined;
   if (spec.endpointSelector === undefined && spec.nodeSelector === undefined) {
     problems.push('spec.endpointSelector (or spec.nodeSelector) is required; use {} to select every endpoint');
   }

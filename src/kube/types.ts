@@ -62,3 +62,8 @@ export interface PolicyObject extends KubeObject {
   metadata: { name: string; namespace?: string; labels: Labels; [extra: string]: unknown };
   spec: CiliumPolicySpec;
 }
+
+/** A JSON object (not an array, not null). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

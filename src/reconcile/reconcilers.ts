@@ -11,7 +11,7 @@ import type { KubeObject, PolicyKind } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { canonicalize, jsonEqual } from '../render/canonical.js';
 import { renderAccessIngressPolicy } from '../render/policies.js';
-import { rejectedServiceRetain, renderClusterPolicies, renderIntent, type RetainRule } from '../render/render.js';
+import { rejectedServiceRetain, renderClusterPolicies, renderIntent, unappliedProfileNamespaces, type RetainRule } from '../render/render.js';
 import { CATALOG_API_VERSION, type CatalogKind } from '../catalog/types.js';
 import { applyDiff, describeOutcome, DriftTracker, madeWrites, type ApplyOutcome } from './apply.js';
 import { diffPolicies, type ObservedPolicy } from './diff.js';
@@ -123,7 +123,8 @@ export class Reconcilers {
   /** The cluster-wide objects: the escape hatch and the baselines. */
   async reconcileCluster(): Promise<ReconcileResult> {
     const { state } = this.context;
-    const { objects, retain } = renderClusterPolicies(state.catalog(), this.context.config);
+    const unapplied = unappliedProfileNamespaces(state.liveIntents(), (namespace) => state.ownedPoliciesIn(namespace, ['profile']).length > 0);
+    const { objects, retain } = renderClusterPolicies(state.catalog(), this.context.config, unapplied);
     const diff = diffPolicies(objects, state.caches.clusterPolicies.list(), retain, this.keys);
     const outcome = await this.apply(diff, objects);
     if (madeWrites(outcome)) this.context.logger.info('policies applied', { cluster: true, changes: describeOutcome(outcome) });

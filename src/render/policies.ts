@@ -3,7 +3,7 @@
 // objects where they do not depend on the namespace, which keeps rendering 10,000 namespaces cheap.
 // Generated objects are never mutated after rendering.
 
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type LabelKeys } from '../config.js';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type LabelKeys, type RenderConfig } from '../config.js';
 import type { NetworkBaseline, NetworkProfile, ServicePort, SharedService } from '../catalog/types.js';
 import {
   CILIUM_API_VERSION,
@@ -58,6 +58,12 @@ function policyObject(
 // A direction with a section but no allow rule: Cilium's way of "default-deny, allow nothing".
 const denyAll = (): CiliumRule[] => [{}];
 
+/**
+ * On objects that only add access (`access-<S>`, `access-<S>-ingress`): the rules allow, but never
+ * turn on default-deny for the endpoints they select, so a grant cannot cut other traffic.
+ */
+export const ADDITIVE_ONLY = { egress: false, ingress: false } as const;
+
 const profileSpecs = new WeakMap<NetworkProfile, CiliumPolicySpec>();
 
 /** `profile-<P>`: the profile's rules for every endpoint of the namespace, both directions enforced. */
@@ -98,7 +104,12 @@ export function renderAccessPolicy(namespace: string, service: SharedService, ke
       target.kind === 'pods'
         ? { toEndpoints: [servicePodSelector(target.namespace, target.podSelector)], toPorts: toPorts(service.ports) }
         : { toEntities: [...target.entities], toPorts: toPorts(service.ports) };
-    spec = { description: `netpol-profiles: SharedService ${service.name}`, egress: [rule], endpointSelector: {} };
+    spec = {
+      description: `netpol-profiles: SharedService ${service.name}`,
+      egress: [rule],
+      enableDefaultDeny: { ...ADDITIVE_ONLY },
+      endpointSelector: {},
+    };
     accessSpecs.set(service, spec);
   }
   return policyObject('CiliumNetworkPolicy', accessPolicyName(service.name), namespace, keys, 'access', service.name, spec);
@@ -117,6 +128,7 @@ export function renderAccessIngressPolicy(
   if (!service.manageIngress || target.kind !== 'pods' || grantedNamespaces.length === 0) return undefined;
   const spec: CiliumPolicySpec = {
     description: `netpol-profiles: SharedService ${service.name} (ingress from granted namespaces)`,
+    enableDefaultDeny: { ...ADDITIVE_ONLY },
     endpointSelector: target.podSelector,
     ingress: [
       {
@@ -138,17 +150,38 @@ export function renderAccessIngressPolicy(
   );
 }
 
-/** `baseline-<B>`: the baseline's CCNP spec as written (canonical). */
-export function renderBaselinePolicy(baseline: NetworkBaseline, keys: LabelKeys): PolicyObject {
-  return policyObject(
-    'CiliumClusterwideNetworkPolicy',
-    baselinePolicyName(baseline.name),
-    undefined,
-    keys,
-    'baseline',
-    baseline.name,
-    baseline.spec,
-  );
+/**
+ * `baseline-<B>`: the baseline's CCNP spec, with exclusions added to its endpointSelector so that it
+ * never selects a protected namespace (by name), a `D/platform=true` namespace, or, when the
+ * selector tests the profile label, a namespace whose profile label is invalid and that has no
+ * profile policy (`unappliedProfiles`): to the baselines such a namespace is as if it had no profile
+ * label. A baseline with a nodeSelector (host policy) is rendered as written.
+ */
+export function renderBaselinePolicy(baseline: NetworkBaseline, config: RenderConfig, unappliedProfiles: readonly string[] = []): PolicyObject {
+  const { keys } = config;
+  let spec = baseline.spec;
+  const selector = spec.endpointSelector;
+  if (selector !== undefined) {
+    const testsProfile = selectorTestsNamespaceLabel(selector, keys.profile);
+    const names = new Set(config.protectedNamespaces);
+    if (testsProfile) for (const name of unappliedProfiles) names.add(name);
+    const exclusions: NonNullable<LabelSelector['matchExpressions']> = [
+      { key: POD_NAMESPACE_LABEL, operator: 'NotIn', values: [...names].sort() },
+      { key: `k8s:${NAMESPACE_LABEL_PREFIX}${keys.platform}`, operator: 'NotIn', values: ['true'] },
+    ];
+    spec = canonicalize({
+      ...spec,
+      endpointSelector: { ...selector, matchExpressions: [...(selector.matchExpressions ?? []), ...exclusions] },
+    }) as CiliumPolicySpec;
+  }
+  return policyObject('CiliumClusterwideNetworkPolicy', baselinePolicyName(baseline.name), undefined, keys, 'baseline', baseline.name, spec);
+}
+
+/** The selector tests namespace label `key` (with or without a `k8s:`/`any:` source). */
+function selectorTestsNamespaceLabel(selector: LabelSelector, key: string): boolean {
+  const wanted = `${NAMESPACE_LABEL_PREFIX}${key}`;
+  const keysOf = [...Object.keys(selector.matchLabels ?? {}), ...(selector.matchExpressions ?? []).map((e) => e.key)];
+  return keysOf.some((raw) => raw.replace(/^(k8s|any):/, '') === wanted);
 }
 
 /**

@@ -83,10 +83,29 @@ export function grantsByService(intents: Iterable<NamespaceIntent>): Map<string,
   return grants;
 }
 
+/**
+ * Namespaces whose profile label is invalid (or names an invalid NetworkProfile) and that have no
+ * profile policy of ours: nothing of a profile was ever applied, so the baselines leave them out and
+ * they keep exactly the traffic they had. A namespace that had a valid profile keeps its profile
+ * policy (a retain rule) and stays selected, so it keeps exactly what it had too.
+ */
+export function unappliedProfileNamespaces(intents: Iterable<NamespaceIntent>, hasProfilePolicy: (namespace: string) => boolean): string[] {
+  const names: string[] = [];
+  for (const intent of intents) {
+    const state = intent.profile.state;
+    if ((state === 'invalid' || state === 'unavailable') && !hasProfilePolicy(intent.namespace)) names.push(intent.namespace);
+  }
+  return names.sort();
+}
+
 /** The cluster-wide objects: the escape hatch and one CCNP per baseline. */
-export function renderClusterPolicies(catalog: Catalog, config: RenderConfig): { objects: PolicyObject[]; retain: RetainRule[] } {
+export function renderClusterPolicies(
+  catalog: Catalog,
+  config: RenderConfig,
+  unappliedProfiles: readonly string[] = [],
+): { objects: PolicyObject[]; retain: RetainRule[] } {
   const objects: PolicyObject[] = [renderEscapeHatchPolicy(config.keys)];
-  for (const baseline of catalog.baselines.values()) objects.push(renderBaselinePolicy(baseline, config.keys));
+  for (const baseline of catalog.baselines.values()) objects.push(renderBaselinePolicy(baseline, config, unappliedProfiles));
   const retain = [...catalog.rejected.baselines].map((source): RetainRule => ({ namespace: undefined, sourceType: 'baseline', source }));
   return { objects, retain };
 }
@@ -99,8 +118,13 @@ export function rejectedServiceRetain(catalog: Catalog, names: Iterable<string> 
 }
 
 /** Objects that do not belong to one client namespace: baselines, the escape hatch, access-ingress. */
-export function renderSharedPolicies(catalog: Catalog, intents: Iterable<NamespaceIntent>, config: RenderConfig): PolicyObject[] {
-  const objects = renderClusterPolicies(catalog, config).objects;
+export function renderSharedPolicies(
+  catalog: Catalog,
+  intents: readonly NamespaceIntent[],
+  config: RenderConfig,
+  unappliedProfiles: readonly string[] = [],
+): PolicyObject[] {
+  const objects = renderClusterPolicies(catalog, config, unappliedProfiles).objects;
   const grants = grantsByService(intents);
   for (const service of catalog.services.values()) {
     const policy = renderAccessIngressPolicy(service, grants.get(service.name) ?? [], config.keys);
@@ -117,7 +141,17 @@ export interface RenderResult {
   retain: RetainRule[];
 }
 
-export function renderAll(namespaces: readonly NamespaceInput[], catalog: Catalog, config: RenderConfig): RenderResult {
+/**
+ * Everything that should exist. `hasProfilePolicy` says whether a namespace holds a profile policy
+ * of ours (the operator and `status` know; offline there is none), which decides whether a namespace
+ * with an invalid profile label is left out of the baselines (see `unappliedProfileNamespaces`).
+ */
+export function renderAll(
+  namespaces: readonly NamespaceInput[],
+  catalog: Catalog,
+  config: RenderConfig,
+  hasProfilePolicy: (namespace: string) => boolean = () => false,
+): RenderResult {
   const sorted = [...namespaces].sort((a, b) => compareStrings(a.name, b.name));
   const objects: PolicyObject[] = [];
   const intents: NamespaceIntent[] = [];
@@ -128,7 +162,7 @@ export function renderAll(namespaces: readonly NamespaceInput[], catalog: Catalo
     objects.push(...rendered.objects);
     retain.push(...rendered.retain);
   }
-  objects.push(...renderSharedPolicies(catalog, intents, config));
+  objects.push(...renderSharedPolicies(catalog, intents, config, unappliedProfileNamespaces(intents, hasProfilePolicy)));
   objects.sort(compareObjects);
   retain.push(...renderClusterPolicies(catalog, config).retain, ...rejectedServiceRetain(catalog));
   return { objects, namespaces: intents, retain };

@@ -167,10 +167,16 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
   const live = snapshot.namespaces.filter((namespace) => !isTerminating(namespace) && namespace.metadata?.name);
   const liveNames = new Set(live.map((namespace) => namespace.metadata!.name!));
   const labelsOf = new Map(live.map((namespace) => [namespace.metadata!.name!, namespace.metadata?.labels ?? {}]));
+  const withProfilePolicy = new Set(
+    snapshot.policies
+      .filter((policy) => isOwned(policy) && parseGeneratedFrom(policy.metadata.labels?.[keys.generatedFrom])?.type === 'profile')
+      .map((policy) => policy.metadata.namespace ?? ''),
+  );
   const rendered = renderAll(
     live.map((namespace) => ({ name: namespace.metadata!.name!, labels: namespace.metadata?.labels ?? {} })),
     catalog,
     config,
+    (namespace) => withProfilePolicy.has(namespace),
   );
 
   // renderAll answers "what should exist" (and what rejected catalog objects keep); the operator

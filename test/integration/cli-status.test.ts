@@ -202,7 +202,7 @@ describe('status command (integration)', function () {
       const lines = table.stdout.trimEnd().split('\n');
       expect(lines[0]).to.match(/^operator: operator-0 is leading \(lease netpol-profiles\/netpol-profiles renewed \d+s ago, valid for 15s\)$/);
       expect(lines[1]).to.match(/^NAMESPACE +PROFILE +ACCESS +ENFORCEMENT +POLICIES +FINDINGS$/);
-      expect(lines).to.include.members(['cluster-wide policies: 4 in sync', 'all in sync and enforced']);
+      expect(lines).to.include.members(['cluster-wide policies: 5 in sync', 'all in sync and enforced']);
       expect(lines.find((l) => l.startsWith('shop '))).to.match(/^shop +standard +postgres +enforced +2 in sync +-$/);
       expect(lines.find((l) => l.startsWith('kube-system '))).to.match(/^kube-system +\(protected\) +- +enforced +- +-$/);
       expect(lines.at(-1)).to.equal('all in sync and enforced');
@@ -218,7 +218,7 @@ describe('status command (integration)', function () {
         access: ['postgres'],
         enforcement: { state: 'enforced', since: null, disabledForSeconds: null },
       });
-      expect(report.counts.policies).to.deep.equal({ conflict: 0, missing: 0, drifted: 0, extra: 0, kept: 0, 'in-sync': 7 });
+      expect(report.counts.policies).to.deep.equal({ conflict: 0, missing: 0, drifted: 0, extra: 0, kept: 0, 'in-sync': 8 });
 
       const processRun = await statusProcess(['--kubeconfig', server.kubeconfigPath, '-o', 'json']);
       expect(processRun.code, processRun.stderr).to.equal(0);

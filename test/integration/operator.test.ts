@@ -186,7 +186,7 @@ describe('operator (integration)', function () {
     await new Promise((resolve) => setTimeout(resolve, 300));
     await running.operator.waitForIdle();
     expect(server.requests.writes({ since: mark }).map((r) => `${r.verb} ${r.resource} ${r.name}`)).to.deep.equal([]);
-    expect(ownedObjects(server).size).to.equal(20 * 2 + 4);
+    expect(ownedObjects(server).size).to.equal(20 * 2 + 5);
   });
 
   it('stopped mid-sync and started again, converges with no orphans and no duplicates', async () => {

@@ -95,8 +95,14 @@ export function expectedObjects(server: TestApiServer, config: RenderConfig = ma
     .list('v1', 'namespaces')
     .filter((ns) => !ns.metadata?.deletionTimestamp)
     .map((ns) => ({ name: ns.metadata!.name!, labels: (ns.metadata?.labels ?? {}) as Record<string, string> }));
+  const withProfilePolicy = new Set(
+    server
+      .list('cilium.io/v2', 'ciliumnetworkpolicies', undefined, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` })
+      .filter((policy) => String(policy.metadata?.labels?.[config.keys.generatedFrom] ?? '').startsWith('profile.'))
+      .map((policy) => policy.metadata?.namespace ?? ''),
+  );
   const out = new Map<string, unknown>();
-  for (const object of renderAll(namespaces, catalog, config).objects) {
+  for (const object of renderAll(namespaces, catalog, config, (namespace) => withProfilePolicy.has(namespace)).objects) {
     out.set(`${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`, canonicalize(object.spec));
   }
   return out;

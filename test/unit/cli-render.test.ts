@@ -69,7 +69,8 @@ describe('render command', () => {
     const list = JSON.parse(run.stdout);
     expect(list.kind).to.equal('List');
     expect(list.items.map((o: { metadata: { name: string } }) => o.metadata.name)).to.deep.equal([
-      'baseline-dns', 'baseline-health-probes', 'baseline-prometheus-scrape', 'escape-hatch-allow-all', 'access-postgres', 'profile-standard',
+      'baseline-dns', 'baseline-health-probes', 'baseline-istio-ambient-hbone', 'baseline-prometheus-scrape', 'escape-hatch-allow-all', 'access-postgres',
+      'profile-standard',
     ]);
   });
 
@@ -85,7 +86,11 @@ describe('render command', () => {
     const run = cli(['render', '--catalog', '-', '--namespaces', nsFile], { input: catalog });
     expect(run.code, run.stderr).to.equal(0);
     const baseline = parseAllDocuments(run.stdout).map((d) => d.toJS()).find((o) => o.metadata.name === 'baseline-dns');
-    expect(baseline.spec.endpointSelector).to.deep.equal({});
+    // Every pod (not the cilium-health endpoints) outside the Istio namespaces, then the operator's exclusions.
+    expect(baseline.spec.endpointSelector.matchExpressions.slice(0, 2)).to.deep.equal([
+      { key: 'k8s:io.kubernetes.pod.namespace', operator: 'Exists' },
+      { key: 'k8s:io.kubernetes.pod.namespace', operator: 'NotIn', values: ['istio-gateway', 'istio-system'] },
+    ]);
   });
 
   it('reads a List of Namespaces, and is byte-identical across runs and input orders', () => {

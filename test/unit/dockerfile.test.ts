@@ -126,8 +126,10 @@ describe('container image (Dockerfile, checked statically)', () => {
         const file = path.join(dir, name);
         if (statSync(file).isDirectory()) walk(file);
         else if (file.endsWith('.ts')) {
-          for (const match of readFileSync(file, 'utf8').matchAll(/(?:from|import)\s*\(?\s*'([^'.][^']*)'/g)) {
-            const specifier = match[1]!;
+          // Static imports and re-exports (`... from 'x'`, `import 'x'`) and dynamic `import('x')`.
+          const statements = /(?:^|\n)\s*(?:import|export)\s[^;'"`]*?\sfrom\s*'([^'.][^']*)'|(?:^|\n)\s*import\s*'([^'.][^']*)'|\bimport\(\s*'([^'.][^']*)'\s*\)/g;
+          for (const match of readFileSync(file, 'utf8').matchAll(statements)) {
+            const specifier = (match[1] ?? match[2] ?? match[3])!;
             if (specifier.startsWith('node:')) continue;
             imported.add(specifier.startsWith('@') ? specifier.split('/').slice(0, 2).join('/') : specifier.split('/')[0]!);
           }

@@ -159,6 +159,7 @@ describe('renderer', () => {
       expect(names(renderAll([], catalog, config).objects)).to.deep.equal([
         'ccnp//baseline-dns',
         'ccnp//baseline-health-probes',
+        'ccnp//baseline-istio-ambient-hbone',
         'ccnp//baseline-prometheus-scrape',
         'ccnp//escape-hatch-allow-all',
       ]);

@@ -60,11 +60,14 @@ describe('schema conformance', () => {
     expect(objects.flatMap(ciliumProblems)).to.deep.equal([]);
   });
 
-  it('the strict catalog (kustomize component) validates and renders baselines that select every endpoint', () => {
+  it('the strict catalog (kustomize component) validates and renders baselines that select every pod', () => {
     const objects = kustomize('examples/strict');
     const baselines = objects.filter((o) => o.kind === 'NetworkBaseline');
-    expect(baselines).to.have.length(3);
-    for (const baseline of baselines) expect((baseline.spec as Record<string, unknown>).endpointSelector).to.deep.equal({});
+    expect(baselines).to.have.length(4);
+    for (const baseline of baselines) {
+      const selector = (baseline.spec as { endpointSelector: { matchExpressions: unknown[] } }).endpointSelector;
+      expect(selector.matchExpressions[0]).to.deep.equal({ key: 'k8s:io.kubernetes.pod.namespace', operator: 'Exists' });
+    }
     const { catalog, problems } = buildCatalog(objects.map((object) => ({ source: 'kustomize', object })));
     expect(problems).to.deep.equal([]);
     const rendered = renderAll([], catalog, makeRenderConfig()).objects;
@@ -75,7 +78,7 @@ describe('schema conformance', () => {
     const schemas = catalogCrdSchemas();
     const objects = kustomize('manifests/catalog');
     expect(objects.map((o) => o.kind).sort()).to.deep.equal([
-      ...Array(3).fill('NetworkBaseline'),
+      ...Array(4).fill('NetworkBaseline'),
       ...Array(4).fill('NetworkProfile'),
       ...Array(4).fill('SharedService'),
     ]);

@@ -98,6 +98,7 @@ describe('status computation', () => {
     expect(report.cluster.policies.map((p) => `${p.name}=${p.state}`)).to.deep.equal([
       'baseline-dns=in-sync',
       'baseline-health-probes=in-sync',
+      'baseline-istio-ambient-hbone=in-sync',
       'baseline-prometheus-scrape=in-sync',
       'escape-hatch-allow-all=in-sync',
     ]);
@@ -105,7 +106,7 @@ describe('status computation', () => {
     expect(report.counts).to.deep.equal({
       namespaces: 5,
       findings: 0,
-      policies: { conflict: 0, missing: 0, drifted: 0, extra: 0, kept: 0, 'in-sync': 7 },
+      policies: { conflict: 0, missing: 0, drifted: 0, extra: 0, kept: 0, 'in-sync': 8 },
     });
     expect(report.time).to.equal('2026-11-21T12:00:00Z');
   });

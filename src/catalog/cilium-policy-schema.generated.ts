@@ -2236,8 +2236,7 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
           },
           "type": "object"
         },
-        "type": "array",
-        "minItems": 1
+        "type": "array"
       },
       "egressDeny": {
         "items": {
@@ -2660,8 +2659,7 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
           },
           "type": "object"
         },
-        "type": "array",
-        "minItems": 1
+        "type": "array"
       },
       "enableDefaultDeny": {
         "properties": {
@@ -3371,8 +3369,7 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
           },
           "type": "object"
         },
-        "type": "array",
-        "minItems": 1
+        "type": "array"
       },
       "ingressDeny": {
         "items": {
@@ -3719,8 +3716,7 @@ export const CILIUM_POLICY_SCHEMAS: CiliumPolicySchemas = {
           },
           "type": "object"
         },
-        "type": "array",
-        "minItems": 1
+        "type": "array"
       },
       "labels": {
         "items": {

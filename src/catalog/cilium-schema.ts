@@ -79,9 +79,8 @@ export const MINIMUM_CILIUM_VERSION = '1.18';
 // so the operator's write would fail there: the catalog refuses them up front. 1.19 has no property
 // 1.18 lacks, so nothing an older CRD would prune (and so silently widen) can get through.
 const PROTOCOLS_AFTER_MINIMUM = ['VRRP', 'IGMP'];
-const RULE_SECTIONS = ['ingress', 'ingressDeny', 'egress', 'egressDeny'];
 
-/** The schemas narrowed to the minimum Cilium version, plus "no empty rule sections" (see below). */
+/** The schemas narrowed to what the minimum Cilium version accepts. */
 function narrowToMinimumCilium(schema: JsonSchema): JsonSchema {
   const visit = (node: JsonSchema): JsonSchema => {
     const out: Record<string, unknown> = { ...node };
@@ -90,9 +89,6 @@ function narrowToMinimumCilium(schema: JsonSchema): JsonSchema {
       const next: Record<string, JsonSchema> = {};
       for (const [name, sub] of Object.entries(properties)) {
         let child = visit(sub);
-        // Cilium 1.17+ rejects a policy whose sections are all empty, and an empty section is not
-        // what anyone means: every rule section of ours has at least one rule.
-        if (RULE_SECTIONS.includes(name) && child.type === 'array') child = { ...child, minItems: 1 };
         if (name === 'protocol' && Array.isArray(child.enum)) {
           child = { ...child, enum: child.enum.filter((value) => !PROTOCOLS_AFTER_MINIMUM.includes(String(value))) };
         }

@@ -140,6 +140,16 @@ const NAMESPACES = { name: 'Namespaces', type: 'integer', jsonPath: '.status.nam
 const DESCRIPTION_COLUMN = { name: 'Description', type: 'string', jsonPath: '.spec.description' };
 const READY = { name: 'Ready', type: 'string', jsonPath: ".status.conditions[?(@.type=='Ready')].status" };
 
+// Cilium 1.17+ rejects a policy whose rule sections are all empty, older versions ignore an empty
+// section: a NetworkBaseline's sections, when given, hold at least one rule.
+function withNonEmptySections(spec: JsonSchema): JsonSchema {
+  const properties = { ...spec.properties };
+  for (const section of ['ingress', 'ingressDeny', 'egress', 'egressDeny']) {
+    if (properties[section]) properties[section] = { ...properties[section], minItems: 1 };
+  }
+  return { ...spec, properties };
+}
+
 export function catalogCrds(cilium: CiliumPolicySchemas): Array<Record<string, unknown>> {
   const ingressRule = preserveUnknownFields(cilium.ingressRule);
   const egressRule = preserveUnknownFields(cilium.egressRule);
@@ -213,7 +223,7 @@ export function catalogCrds(cilium: CiliumPolicySchemas): Array<Record<string, u
     plural: 'networkbaselines',
     shortNames: ['nbase'],
     description: 'A cluster-wide rule set, rendered as the CiliumClusterwideNetworkPolicy baseline-<name>.',
-    spec: preserveUnknownFields(cilium.clusterwideSpec),
+    spec: withNonEmptySections(preserveUnknownFields(cilium.clusterwideSpec)),
     status: { type: 'object', properties: { observedGeneration: { type: 'integer', format: 'int64' }, conditions: CONDITIONS } },
     columns: [READY, AGE, { name: 'Description', type: 'string', jsonPath: '.spec.description' }],
   });

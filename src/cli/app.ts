@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { CommandError, UsageError } from './flags.js';
 import type { CommandIO } from './io.js';
 import { renderCommand } from './render.js';
+import { simulateCommand } from './simulate.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { versionCommand } from './version.js';
@@ -15,6 +16,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   run: { run: (argv, io) => runCommand(argv, io), summary: 'run the operator' },
   render: { run: renderCommand, summary: 'print the policies for catalog and Namespace files (offline)' },
   status: { run: (argv, io) => statusCommand(argv, io), summary: 'report what is in sync, enforced and wrong in the cluster (read-only)' },
+  simulate: { run: simulateCommand, summary: 'can A reach B on port P? decide flows under Cilium semantics, with reasons (offline or live)' },
   version: { run: versionCommand, summary: 'print the version' },
 };
 

@@ -45,13 +45,23 @@ export function envName(flag: string): string {
 }
 
 export function parseFlags(argv: readonly string[], specs: FlagSpecs, env: NodeJS.ProcessEnv): FlagValues {
+  return parseArguments(argv, specs, env, false).values;
+}
+
+/** Flags and the positional arguments between them (`simulate FROM TO PORT`). */
+export function parseFlagsAndPositionals(argv: readonly string[], specs: FlagSpecs, env: NodeJS.ProcessEnv): { values: FlagValues; positionals: string[] } {
+  return parseArguments(argv, specs, env, true);
+}
+
+function parseArguments(argv: readonly string[], specs: FlagSpecs, env: NodeJS.ProcessEnv, allowPositionals: boolean): { values: FlagValues; positionals: string[] } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }> = {};
   for (const [name, spec] of Object.entries(specs)) {
     options[name] = { type: spec.type, ...(spec.short ? { short: spec.short } : {}), ...(spec.multiple ? { multiple: true } : {}) };
   }
   let values: FlagValues;
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false }) as { values: FlagValues });
+    ({ values, positionals } = parseArgs({ args: [...argv], options, strict: true, allowPositionals }) as { values: FlagValues; positionals: string[] });
   } catch (error) {
     throw new UsageError(describeParseError(error, argv));
   }
@@ -64,7 +74,7 @@ export function parseFlags(argv: readonly string[], specs: FlagSpecs, env: NodeJ
       values[name] = spec.default;
     }
   }
-  return values;
+  return { values, positionals };
 }
 
 function parseBooleanEnv(name: string, value: string): boolean {

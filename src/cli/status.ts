@@ -2,23 +2,20 @@
 // and reports what the operator would do about it (src/status/). Exit 0 when everything is in sync
 // and enforced, 1 on findings, 2 on usage, configuration or API errors (one line, no stack trace).
 
-import type { KubeConfig } from '@kubernetes/client-node';
-import { isApiError, isNotFound, type KubeApi } from '../kube/api.js';
-import { HttpKubeApi } from '../kube/http-api.js';
+import type { KubeApi } from '../kube/api.js';
 import type { Lease } from '../kube/leader.js';
-import { RESOURCES, type ResourceRef } from '../kube/resources.js';
+import { RESOURCES } from '../kube/resources.js';
 import type { KubeObject, Namespace } from '../kube/types.js';
-import { errorMessage } from '../observability/logger.js';
 import type { ObservedPolicy } from '../reconcile/diff.js';
 import { STATE_CONFIGMAP_NAME, type ConfigMap } from '../reconcile/escape-hatch.js';
 import { computeStatus, namespaceFilterProblem, statusExitCode, type ClusterSnapshot } from '../status/compute.js';
 import { formatStatus, STATUS_FORMATS, type StatusFormat } from '../status/format.js';
 import { LEASE_NAME } from '../status/leader.js';
+import { connect, describeFailure, getIfExists, listAll } from './cluster.js';
 import { CommandError, formatHelp, parseFlags, UsageError, type FlagSpecs } from './flags.js';
 import type { CommandIO } from './io.js';
 import { loadKubeConfig } from './kubeconfig.js';
 import { RENDER_CONFIG_FLAGS, renderConfigFromFlags } from './render.js';
-import { packageVersion } from './version.js';
 
 const STATUS_FLAGS: FlagSpecs = {
   namespace: { type: 'string', short: 'n', valueName: 'NS', help: 'report only this namespace (and the findings from outside that apply to it)' },
@@ -66,12 +63,15 @@ export async function statusCommand(argv: readonly string[], io: CommandIO, opti
   const namespace = values.namespace as string | undefined;
 
   const kubeConfig = loadKubeConfig({ path: values.kubeconfig as string | undefined, context: values.context as string | undefined, env: io.env, order: 'files-first' });
-  const api = connect(kubeConfig);
+  const api = connect(kubeConfig, 'status');
   let snapshot: ClusterSnapshot;
   try {
     snapshot = await readCluster(api, operatorNamespace);
   } catch (error) {
-    throw new CommandError(describeFailure(error, `the Kubernetes API at ${api.server}`), 2);
+    throw new CommandError(
+      describeFailure(error, `the Kubernetes API at ${api.server}`, 'status', "namespaces, the catalog, Cilium policies and the operator's ConfigMap and Lease; see docs/status.md"),
+      2,
+    );
   } finally {
     api.close();
   }
@@ -82,36 +82,6 @@ export async function statusCommand(argv: readonly string[], io: CommandIO, opti
   const report = computeStatus(snapshot, { config, operatorNamespace, namespace, nowMs: (options.now ?? Date.now)() });
   io.stdout(formatStatus(report, format));
   return statusExitCode(report);
-}
-
-function connect(kubeConfig: KubeConfig): HttpKubeApi {
-  try {
-    return new HttpKubeApi(kubeConfig, { userAgent: `netpol-profiles-status/${packageVersion()}` });
-  } catch (error) {
-    throw new CommandError(`cannot use the Kubernetes configuration: ${errorMessage(error).split('\n')[0]}`, 2);
-  }
-}
-
-const PAGE_SIZE = 500;
-
-async function listAll<T extends KubeObject>(api: KubeApi, resource: ResourceRef): Promise<T[]> {
-  const items: T[] = [];
-  let next: string | undefined;
-  do {
-    const page = await api.list<T>(resource, { limit: PAGE_SIZE, ...(next ? { continue: next } : {}) });
-    items.push(...page.items);
-    next = page.continue;
-  } while (next);
-  return items;
-}
-
-async function getIfExists<T extends KubeObject>(api: KubeApi, resource: ResourceRef, name: string, namespace: string): Promise<T | undefined> {
-  try {
-    return await api.get<T>(resource, name, namespace);
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
 }
 
 /**
@@ -130,25 +100,4 @@ export async function readCluster(api: KubeApi, operatorNamespace: string): Prom
     getIfExists<Lease>(api, RESOURCES.leases, LEASE_NAME, operatorNamespace),
   ]);
   return { namespaces, catalogObjects: [...profiles, ...services, ...baselines], policies, clusterPolicies, stateConfigMap, lease };
-}
-
-/** One line that says which server, what failed and, where it helps, what to do. */
-function describeFailure(error: unknown, server: string): string {
-  const message = errorMessage(error).split('\n')[0]!;
-  if (!isApiError(error)) return `cannot read from ${server}: ${message}`;
-  switch (error.reason) {
-    case 'ConnectionError':
-      return `cannot reach ${server}: ${message}`;
-    case 'Unauthorized':
-      return `${server} did not accept the credentials: ${message}`;
-    case 'Forbidden':
-      return `${server} denied access: ${message} (status needs read access to namespaces, the catalog, Cilium policies and the operator's ConfigMap and Lease; see docs/status.md)`;
-    case 'NotFound': {
-      // A list answered 404: the resource type is unknown to the cluster.
-      const crds = /networkprofiles|sharedservices|networkbaselines/.test(message) ? "netpol-profiles' CRDs" : /cilium/.test(message) ? "Cilium's CRDs" : 'this resource';
-      return `${server} does not serve a resource status needs (are ${crds} installed?): ${message}`;
-    }
-    default:
-      return `${server} failed: ${message}`;
-  }
 }

@@ -26,10 +26,13 @@ export interface CompiledRule {
   /** `egress[0]`, `specs[1].ingressDeny[0]`. */
   rule: string;
   peer: (identity: Identity) => Tri;
-  /** `port` undefined asks about every port of the protocol. */
-  port: (port: number | undefined, protocol: Protocol) => Tri;
+  /**
+   * `port` undefined asks about every port of the protocol; `destination` (the flow's destination)
+   * resolves named ports.
+   */
+  port: (port: number | undefined, protocol: Protocol, destination: Identity) => Tri;
   /** L7 rules on the port entries that match (`http`, `dns`, ...); empty when L4 only. */
-  l7: (port: number | undefined, protocol: Protocol) => string[];
+  l7: (port: number | undefined, protocol: Protocol, destination: Identity) => string[];
   /** Why a match can be unknown (named port, toServices, ...), for the verdict's reasons. */
   unknown: string[];
 }
@@ -77,9 +80,14 @@ interface PortEntry {
 
 const ALL_PORTS: PortEntry = { from: 0, to: 65535, protocol: undefined, named: undefined };
 
-function portEntryMatches(entry: PortEntry, port: number | undefined, protocol: Protocol): Tri {
+function portEntryMatches(entry: PortEntry, port: number | undefined, protocol: Protocol, destination: Identity): Tri {
   if (entry.protocol !== undefined && entry.protocol !== protocol) return NO;
-  if (entry.named !== undefined) return UNKNOWN;
+  if (entry.named !== undefined) {
+    // A named port is the destination pod's port of that name; without its ports, unknown.
+    if (destination.ports === undefined) return UNKNOWN;
+    if (port === undefined) return NO;
+    return destination.ports.some((p) => p.name === entry.named && p.port === port && p.protocol === protocol) ? YES : NO;
+  }
   if (port === undefined) return entry.from === 0 && entry.to === 65535 ? YES : NO;
   return port >= entry.from && port <= entry.to ? YES : NO;
 }
@@ -132,22 +140,22 @@ function l7Kinds(portRule: Record<string, unknown>): string[] {
 function portMatcher(groups: PortGroup[] | undefined): Pick<CompiledRule, 'port' | 'l7'> & { named: string[] } {
   if (groups === undefined) return { port: () => YES, l7: () => [], named: [] };
   const named = groups.flatMap((group) => group.entries.filter((e) => e.named !== undefined).map((e) => e.named!));
-  const port = (value: number | undefined, protocol: Protocol): Tri => {
+  const port = (value: number | undefined, protocol: Protocol, destination: Identity): Tri => {
     let result: Tri = NO;
     for (const group of groups) {
       for (const entry of group.entries) {
-        const match = portEntryMatches(entry, value, protocol);
+        const match = portEntryMatches(entry, value, protocol, destination);
         if (match === YES) return YES;
         if (match === UNKNOWN) result = UNKNOWN;
       }
     }
     return result;
   };
-  const l7 = (value: number | undefined, protocol: Protocol): string[] => {
+  const l7 = (value: number | undefined, protocol: Protocol, destination: Identity): string[] => {
     const kinds = new Set<string>();
     let plain = false;
     for (const group of groups) {
-      if (!group.entries.some((entry) => portEntryMatches(entry, value, protocol) === YES)) continue;
+      if (!group.entries.some((entry) => portEntryMatches(entry, value, protocol, destination) === YES)) continue;
       if (group.l7.length === 0) plain = true;
       for (const kind of group.l7) kinds.add(kind);
     }
@@ -316,6 +324,8 @@ function peerMatcher(spec: PeerSpec): (identity: Identity) => Tri {
 
 const NEVER = (): Tri => NO;
 
+const namedPortNote = (name: string): string => `named port ${JSON.stringify(name)} (give the destination pod with --pods to resolve it)`;
+
 function compileCiliumRule(
   raw: unknown,
   direction: Direction,
@@ -328,7 +338,7 @@ function compileCiliumRule(
   const groups = ciliumPortGroups(rule.toPorts);
   const hasIcmp = (asArray(rule.icmps)?.length ?? 0) > 0;
   const ports = portMatcher(groups);
-  const unknown = [...peers.unknown, ...ports.named.map((name) => `named port ${JSON.stringify(name)} (the engine knows no pod ports)`)];
+  const unknown = [...peers.unknown, ...ports.named.map(namedPortNote)];
   // ICMP-only rules allow no TCP, UDP or SCTP.
   const portTest = groups === undefined && hasIcmp ? NEVER : ports.port;
   let peer: (identity: Identity) => Tri;
@@ -442,7 +452,7 @@ function compileKubeRule(raw: unknown, direction: Direction, policy: string, ind
     peer,
     port: ports.port,
     l7: ports.l7,
-    unknown: ports.named.map((name) => `named port ${JSON.stringify(name)} (the engine knows no pod ports)`),
+    unknown: ports.named.map(namedPortNote),
   };
 }
 

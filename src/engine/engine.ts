@@ -137,12 +137,19 @@ export class PolicyEngine {
     return egress === YES && ingress === YES ? 'allowed' : 'unknown';
   }
 
+  /** One side alone: what `subject`'s own policy says of traffic with `peer` in `direction`. */
+  sideVerdict(subject: Identity, peer: Identity, direction: Direction, port: number | undefined, protocol: Protocol): Verdict {
+    const code = this.sideCode(subject, peer, direction, port, protocol);
+    return code === YES ? 'allowed' : code === NO ? 'denied' : 'unknown';
+  }
+
   private sideCode(subject: Identity, peer: Identity, direction: Direction, port: number | undefined, protocol: Protocol): Tri {
     if (!isPolicedEndpoint(subject)) return YES;
     const policy = this.policyOf(subject)[direction];
     let uncertain = false;
+    const destination = direction === 'ingress' ? subject : peer;
     for (const rule of policy.denies) {
-      const match = matchRule(rule, peer, port, protocol);
+      const match = matchRule(rule, peer, destination, port, protocol);
       if (match === YES) return NO;
       if (match === UNKNOWN) uncertain = true;
     }
@@ -150,7 +157,7 @@ export class PolicyEngine {
     if (policy.defaultDeny.length === 0) return uncertain ? UNKNOWN : YES;
     let allowUnknown = false;
     for (const rule of policy.allows) {
-      const match = matchRule(rule, peer, port, protocol);
+      const match = matchRule(rule, peer, destination, port, protocol);
       if (match === YES) return uncertain ? UNKNOWN : YES;
       if (match === UNKNOWN) allowUnknown = true;
     }
@@ -182,9 +189,10 @@ export class PolicyEngine {
     }
     const policy = this.policyOf(subject)[direction];
     const enforced = policy.defaultDeny.length > 0;
+    const destination = direction === 'ingress' ? subject : peer;
     const unknowns: Reason[] = [];
     for (const rule of policy.denies) {
-      const match = matchRule(rule, peer, port, protocol);
+      const match = matchRule(rule, peer, destination, port, protocol);
       if (match === YES) return { enforced, verdict: 'denied', reasons: [{ type: 'deny', policy: rule.policy, rule: rule.rule }] };
       if (match === UNKNOWN) unknowns.push(unknownReason(rule));
     }
@@ -204,9 +212,9 @@ export class PolicyEngine {
     const allowUnknowns: Reason[] = [];
     let l7: string[] | undefined;
     for (const rule of policy.allows) {
-      const match = matchRule(rule, peer, port, protocol);
+      const match = matchRule(rule, peer, destination, port, protocol);
       if (match === YES) {
-        const kinds = rule.l7(port, protocol);
+        const kinds = rule.l7(port, protocol, destination);
         // Allowed via the proxy only if every matching allow carries L7 rules.
         l7 = allows.length === 0 ? kinds : l7 && l7.length > 0 && kinds.length > 0 ? [...new Set([...l7, ...kinds])].sort() : [];
         allows.push(kinds.length > 0 ? { type: 'allow', policy: rule.policy, rule: rule.rule, l7: kinds } : { type: 'allow', policy: rule.policy, rule: rule.rule });
@@ -224,8 +232,8 @@ export class PolicyEngine {
   }
 }
 
-function matchRule(rule: CompiledRule, peer: Identity, port: number | undefined, protocol: Protocol): Tri {
-  const ports = rule.port(port, protocol);
+function matchRule(rule: CompiledRule, peer: Identity, destination: Identity, port: number | undefined, protocol: Protocol): Tri {
+  const ports = rule.port(port, protocol, destination);
   if (ports === NO) return NO;
   const peers = rule.peer(peer);
   if (peers === NO) return NO;

@@ -16,8 +16,24 @@ export const PROTOCOLS: readonly Protocol[] = ['TCP', 'UDP', 'SCTP'];
  * - `reserved`: one of Cilium's reserved identities other than world;
  * - `world`: outside the cluster, optionally at an address or a DNS name.
  */
+/** A port a pod's containers declare: what a named port in a rule resolves to. */
+export interface ContainerPort {
+  name?: string;
+  port: number;
+  protocol: Protocol;
+}
+
 export type Endpoint =
-  | { kind: 'pod'; namespace: string; labels: Readonly<Record<string, string>>; serviceAccount?: string; name?: string }
+  | {
+      kind: 'pod';
+      namespace: string;
+      labels: Readonly<Record<string, string>>;
+      serviceAccount?: string;
+      /** Shown in output instead of the labels (a Pod or workload name from --pods). */
+      name?: string;
+      /** Declared container ports; undefined when not known (named ports cannot be resolved). */
+      ports?: readonly ContainerPort[];
+    }
   | { kind: 'reserved'; entity: Exclude<ReservedEntity, 'world'> }
   | { kind: 'world'; ip?: string; fqdn?: string };
 
@@ -50,6 +66,8 @@ export interface Identity {
   readonly namespaceLabels: Readonly<Record<string, string>>;
   readonly ip: IpAddress | undefined;
   readonly fqdn: string | undefined;
+  /** The pod's declared ports; undefined when unknown. */
+  readonly ports: readonly ContainerPort[] | undefined;
 }
 
 const EMPTY = new Map<string, string>();
@@ -62,7 +80,8 @@ export function endpointKey(endpoint: Endpoint): string {
         .sort()
         .map((key) => `${key}=${endpoint.labels[key]}`)
         .join(',');
-      return `pod:${endpoint.namespace}/${labels}${endpoint.serviceAccount ? `@${endpoint.serviceAccount}` : ''}`;
+      const ports = endpoint.ports ? `:${endpoint.ports.map((p) => `${p.name ?? ''}=${p.port}/${p.protocol}`).join(',')}` : '';
+      return `pod:${endpoint.namespace}/${labels}${endpoint.serviceAccount ? `@${endpoint.serviceAccount}` : ''}${ports}`;
     }
     case 'reserved':
       return `reserved:${endpoint.entity}`;
@@ -96,6 +115,7 @@ export function buildIdentity(endpoint: Endpoint, namespaceLabels: Readonly<Reco
       namespaceLabels: nsLabels,
       ip: undefined,
       fqdn: undefined,
+      ports: endpoint.ports,
     };
   }
   const entity = endpoint.kind === 'world' ? 'world' : endpoint.entity;
@@ -110,6 +130,7 @@ export function buildIdentity(endpoint: Endpoint, namespaceLabels: Readonly<Reco
     namespaceLabels: {},
     ip: endpoint.kind === 'world' && endpoint.ip !== undefined ? parseIp(endpoint.ip) : undefined,
     fqdn: endpoint.kind === 'world' ? endpoint.fqdn : undefined,
+    ports: undefined,
   };
 }
 

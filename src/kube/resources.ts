@@ -24,6 +24,7 @@ export const RESOURCES = {
     kind: 'CiliumClusterwideNetworkPolicy',
     namespaced: false,
   },
+  networkPolicies: { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true },
   networkProfiles: { group: 'network-policy.homelab', version: 'v1alpha1', plural: 'networkprofiles', kind: 'NetworkProfile', namespaced: false },
   sharedServices: { group: 'network-policy.homelab', version: 'v1alpha1', plural: 'sharedservices', kind: 'SharedService', namespaced: false },
   networkBaselines: { group: 'network-policy.homelab', version: 'v1alpha1', plural: 'networkbaselines', kind: 'NetworkBaseline', namespaced: false },

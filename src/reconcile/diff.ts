@@ -85,3 +85,25 @@ export function diffPolicies(
   }
   return result;
 }
+
+/**
+ * The generated objects that exist once the operator has applied the diff: the desired ones whose
+ * name is free, and the owned ones it keeps (retain rules). Objects of others are not included.
+ */
+export function convergedOwnedPolicies(
+  desired: readonly PolicyObject[],
+  observed: readonly ObservedPolicy[],
+  retain: readonly RetainRule[],
+  keys: LabelKeys,
+): Array<PolicyObject | ObservedPolicy> {
+  const diff = diffPolicies(desired, observed, retain, keys);
+  const blocked = new Set(diff.conflicts.map((conflict) => objectKey(conflict.desired)));
+  const deleted = new Set(diff.delete.map(objectKey));
+  const desiredKeys = new Set(desired.map(objectKey));
+  const result: Array<PolicyObject | ObservedPolicy> = desired.filter((object) => !blocked.has(objectKey(object)));
+  for (const object of observed) {
+    const key = objectKey(object);
+    if (isOwned(object) && !desiredKeys.has(key) && !deleted.has(key)) result.push(object);
+  }
+  return result;
+}

@@ -3,10 +3,12 @@
 
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { buildCatalog, readDocuments, sortDocuments } from '../../src/catalog/load.js';
 import type { Catalog } from '../../src/catalog/types.js';
+import type { KubeObject } from '../../src/kube/types.js';
 import { crdSchema, type CustomResourceDefinition, type JsonSchema } from '../../src/kube/openapi.js';
 
 /** dist/test/support/project.js → the repository root. */
@@ -33,6 +35,19 @@ export function loadCatalogFiles(...paths: string[]): Catalog {
 
 export function defaultCatalog(): Catalog {
   return loadCatalogFiles(DEFAULT_CATALOG_DIR);
+}
+
+/** `kubectl kustomize DIR` (DIR relative to the project root), as objects. */
+export function kustomize(dir: string): KubeObject[] {
+  const out = execFileSync('/usr/bin/kubectl', ['kustomize', projectPath(dir)], { encoding: 'utf8' });
+  return parseAllDocuments(out).map((doc) => doc.toJS() as KubeObject);
+}
+
+/** The catalog a kustomization builds (e.g. the strict component), failing loudly on any problem. */
+export function kustomizeCatalog(dir: string): Catalog {
+  const built = buildCatalog(kustomize(dir).map((object) => ({ source: dir, object })));
+  if (built.problems.length > 0) throw new Error(`catalog problems: ${JSON.stringify(built.problems)}`);
+  return built.catalog;
 }
 
 function readCrd(file: string): CustomResourceDefinition {

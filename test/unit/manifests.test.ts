@@ -3,21 +3,14 @@
 // against our CRDs; the Deployment meets the "restricted" Pod Security Standard; and the pieces
 // that must agree (selectors, ports, probes, the image tag, the RBAC subjects) agree.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parseAllDocuments } from 'yaml';
 import { crdDefinitionProblems } from '../../src/kube/crd-rules.js';
 import { formatSchemaError, validateSchema } from '../../src/kube/openapi.js';
 import type { KubeObject } from '../../src/kube/types.js';
-import { catalogCrdSchemas, ciliumCrdSchemas, projectPath } from '../support/project.js';
+import { catalogCrdSchemas, ciliumCrdSchemas, kustomize, projectPath } from '../support/project.js';
 
 const KUSTOMIZATIONS = ['manifests', 'manifests/overlays/dry-run', 'manifests/catalog', 'manifests/prometheus', 'examples/strict'];
 const OPERATOR_NAMESPACE = 'netpol-profiles';
-
-function kustomize(dir: string): KubeObject[] {
-  const out = execFileSync('/usr/bin/kubectl', ['kustomize', projectPath(dir)], { encoding: 'utf8' });
-  return parseAllDocuments(out).map((doc) => doc.toJS() as KubeObject);
-}
 
 type Rec = Record<string, unknown>;
 const rec = (value: unknown): Rec => (typeof value === 'object' && value !== null ? (value as Rec) : {});

@@ -1,14 +1,12 @@
 // Every object we generate must be accepted by Cilium's real v2 CRD schemas, and our catalog
 // manifests by our own CRDs; our CRDs must reject nonsense the way the API server would.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { parseAllDocuments } from 'yaml';
 import { makeRenderConfig } from '../../src/config.js';
 import { buildCatalog, readDocuments, sortDocuments } from '../../src/catalog/load.js';
 import type { KubeObject, PolicyObject } from '../../src/kube/types.js';
 import { renderAll, type NamespaceInput } from '../../src/render/render.js';
 import { formatSchemaError, validateSchema } from '../../src/kube/openapi.js';
-import { catalogCrdSchemas, ciliumCrdSchemas, DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, loadCatalogFiles, projectPath } from '../support/project.js';
+import { catalogCrdSchemas, ciliumCrdSchemas, DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, kustomize, loadCatalogFiles } from '../support/project.js';
 
 const D = 'network-policy.homelab';
 
@@ -16,11 +14,6 @@ function ciliumProblems(object: PolicyObject): string[] {
   const { cnp, ccnp } = ciliumCrdSchemas();
   const schema = object.kind === 'CiliumNetworkPolicy' ? cnp : ccnp;
   return validateSchema(schema, object).map((e) => `${object.kind}/${object.metadata.name}: ${formatSchemaError(e)}`);
-}
-
-function kustomize(dir: string): KubeObject[] {
-  const out = execFileSync('kubectl', ['kustomize', projectPath(dir)], { encoding: 'utf8' });
-  return parseAllDocuments(out).map((doc) => doc.toJS() as KubeObject);
 }
 
 describe('schema conformance', () => {

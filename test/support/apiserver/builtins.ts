@@ -273,6 +273,8 @@ const coreEventSchema = root({
   reportingInstance: str,
 });
 
+const normalizeNamespaceTimes = timeNormalizer('Namespace', [{ path: ['status', 'conditions', '*', 'lastTransitionTime'], micro: false }]);
+
 export function builtinResourceTypes(): ResourceType[] {
   return [
     builtin({
@@ -287,7 +289,13 @@ export function builtinResourceTypes(): ResourceType[] {
         spec: { type: 'object', properties: { finalizers: strList } },
         status: { type: 'object', properties: { phase: str, conditions: { type: 'array', items: condition } } },
       }),
-      normalize: timeNormalizer('Namespace', [{ path: ['status', 'conditions', '*', 'lastTransitionTime'], micro: false }]),
+      normalize: (obj) => {
+        normalizeNamespaceTimes(obj);
+        // The API server stamps every Namespace with its name (Kubernetes 1.21+), on create and on
+        // update alike, overwriting any other value: NetworkPolicies select namespaces by it.
+        const metadata = obj.metadata as { name?: string; labels?: Record<string, string> };
+        if (metadata.name) metadata.labels = { ...metadata.labels, 'kubernetes.io/metadata.name': metadata.name };
+      },
       columns: [NAME_COLUMN, col('Status', (o) => get(o, 'status', 'phase') ?? null), AGE_COLUMN],
     }),
     builtin({
@@ -414,6 +422,25 @@ export function builtinResourceTypes(): ResourceType[] {
         col('Ready', (o) => `${Number(get(o, 'status', 'readyReplicas') ?? 0)}/${Number(get(o, 'spec', 'replicas') ?? 1)}`),
         col('Up-to-date', (o) => Number(get(o, 'status', 'updatedReplicas') ?? 0), 'integer'),
         col('Available', (o) => Number(get(o, 'status', 'availableReplicas') ?? 0), 'integer'),
+        AGE_COLUMN,
+      ],
+    }),
+    builtin({
+      group: 'networking.k8s.io',
+      version: 'v1',
+      plural: 'networkpolicies',
+      kind: 'NetworkPolicy',
+      namespaced: true,
+      shortNames: ['netpol'],
+      tracksGeneration: true,
+      schema: root({ spec: anyObject }),
+      columns: [
+        NAME_COLUMN,
+        col('Pod-Selector', (o) => {
+          const labels = (get(o, 'spec', 'podSelector', 'matchLabels') ?? {}) as Record<string, string>;
+          const text = Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',');
+          return text === '' ? '<none>' : text;
+        }),
         AGE_COLUMN,
       ],
     }),

@@ -151,6 +151,20 @@ export async function simulateCommand(argv: readonly string[], io: CommandIO): P
     return 2;
   }
 
+  // The flows are checked before anything is simulated: a typo in one is a usage error.
+  let flows: AskedFlow[] = [];
+  if (values.matrix !== true) {
+    try {
+      flows =
+        values.flows !== undefined
+          ? parseFlowsFile(readFlowsFile(String(values.flows), io), String(values.flows), pods)
+          : [parseFlow(positionals[0]!, positionals[1]!, positionals[2], pods)];
+    } catch (error) {
+      if (error instanceof FlowError) throw new CommandError(error.message, 2);
+      throw error;
+    }
+  }
+
   const scenario = buildScenario({
     catalog: afterState.catalog,
     namespaces: afterState.namespaces,
@@ -185,13 +199,6 @@ export async function simulateCommand(argv: readonly string[], io: CommandIO): P
     return changes.length === 0 ? 0 : 1;
   }
 
-  let flows: AskedFlow[];
-  try {
-    flows = values.flows !== undefined ? parseFlowsFile(readFlowsFile(String(values.flows), io), String(values.flows), pods) : [parseFlow(positionals[0]!, positionals[1]!, positionals[2], pods)];
-  } catch (error) {
-    if (error instanceof FlowError) throw new CommandError(error.message, 2);
-    throw error;
-  }
   warnAboutUnknownNamespaces(flows, scenario, io);
   const results: FlowResult[] = flows.map((flow) => ({ flow, result: scenario.engine.decide(flow) }));
   io.stdout(format === 'json' ? formatFlowsJson(results) : formatFlowsTable(results));

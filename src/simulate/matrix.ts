@@ -27,6 +27,8 @@ export interface MatrixPlan {
   targets: MatrixTarget[];
 }
 
+const targetKey = (t: MatrixTarget): string => `${t.text}\u0000${t.portText}`;
+
 export const KUBE_DNS: Endpoint = { kind: 'pod', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } };
 
 const target = (endpoint: Endpoint, port: number, protocol: Protocol, text = formatEndpoint(endpoint)): MatrixTarget => ({
@@ -86,7 +88,9 @@ export function matrixPlan(
     target(KUBE_DNS, 53, 'UDP'),
   );
   for (const service of catalog.services.values()) targets.push(...serviceTargets(service));
-  return { sources, targets };
+  // One column per endpoint and port (the API server is both a column and the kube-api service).
+  const seen = new Set<string>();
+  return { sources, targets: targets.filter((t) => !seen.has(targetKey(t)) && seen.add(targetKey(t)) !== undefined) };
 }
 
 export const VERDICTS: readonly Verdict[] = ['denied', 'allowed', 'unknown'];
@@ -118,8 +122,6 @@ export interface MatrixChange {
   /** Where to find the cell again in the after plan (for reasons), when it exists there. */
   afterIndex?: { source: number; target: number };
 }
-
-const targetKey = (t: MatrixTarget): string => `${t.text}\u0000${t.portText}`;
 
 /** The cells whose verdict differs between two matrices, in the after plan's order, then removed ones. */
 export function diffMatrices(before: MatrixPlan, beforeCells: Uint8Array, after: MatrixPlan, afterCells: Uint8Array): MatrixChange[] {

@@ -7,28 +7,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { CLI, DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, PROJECT_ROOT } from '../support/project.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Run {
-  const result = spawnSync(process.execPath, [CLI, ...args], {
-    cwd: PROJECT_ROOT,
-    encoding: 'utf8',
-    input: options.input ?? '',
-    env: { PATH: process.env.PATH ?? '', ...options.env },
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function expectNoStackTrace(run: Run): void {
-  expect(run.stderr).not.to.match(/\n\s+at .+:\d+:\d+/);
-  expect(run.stderr).not.to.contain('Error:');
-}
+import { cli, expectNoStackTrace } from '../support/cli.js';
+import { DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, PROJECT_ROOT } from '../support/project.js';
 
 const D = 'network-policy.homelab';
 

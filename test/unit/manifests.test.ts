@@ -9,6 +9,7 @@ import { parseAllDocuments } from 'yaml';
 import { crdDefinitionProblems } from '../../src/kube/crd-rules.js';
 import { formatSchemaError, validateSchema } from '../../src/kube/openapi.js';
 import type { KubeObject } from '../../src/kube/types.js';
+import { CEL_RULES } from '../support/cel.js';
 import { catalogCrdSchemas, ciliumCrdSchemas, projectPath } from '../support/project.js';
 
 const KUSTOMIZATIONS = ['manifests', 'manifests/overlays/dry-run', 'manifests/catalog', 'manifests/prometheus', 'manifests/admission', 'manifests/overlays/admission-warn', 'examples/strict'];
@@ -120,7 +121,7 @@ describe('install manifests (kustomize)', () => {
         const schema = object.kind === 'CiliumNetworkPolicy' ? cnp : object.kind === 'CiliumClusterwideNetworkPolicy' ? ccnp : catalog.get(object.kind!);
         if (!schema) continue;
         checked++;
-        expect(validateSchema(schema, object).map(formatSchemaError), `${dir}: ${object.kind}/${object.metadata?.name}`).to.deep.equal([]);
+        expect(validateSchema(schema, object, { cel: CEL_RULES }).map(formatSchemaError), `${dir}: ${object.kind}/${object.metadata?.name}`).to.deep.equal([]);
       }
     }
     expect(checked).to.be.at.least(1 + 11 + 3);

@@ -1,5 +1,7 @@
 // Benchmark of the test API server: CiliumNetworkPolicy creates per second through the real
-// client-node at concurrency 1, 4 and 16, and watch delivery latency (create sent → event seen).
+// client-node at concurrency 1, 4 and 16, the same with the admission guards of
+// manifests/admission/ installed (every create evaluated by their ValidatingAdmissionPolicies),
+// and watch delivery latency (create sent → event seen).
 // The server runs as its own process (as in `npm run apiserver`), so client and server each get a core.
 // client-node 1.4 builds a new http.Agent, so a new TCP connection, for every request; the figures
 // are given for that default and for client-node sharing one keep-alive agent.
@@ -13,12 +15,15 @@ import {
   type SecurityAuthentication,
 } from '@kubernetes/client-node';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseAllDocuments } from 'yaml';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const serverMain = path.resolve(here, '../test/support/apiserver/main.js');
+const admissionDir = path.resolve(here, '../../manifests/admission');
 
 interface Row {
   scenario: string;
@@ -93,6 +98,24 @@ async function createNamespace(kc: KubeConfig, name: string): Promise<void> {
   if (res.status !== 201) throw new Error(`namespace ${name}: ${res.status}`);
 }
 
+/** Installs manifests/admission/ (its ConfigMap, policies and bindings) over plain HTTP. */
+async function installAdmissionGuards(kc: KubeConfig): Promise<void> {
+  await createNamespace(kc, 'netpol-profiles');
+  const urls: Record<string, string> = {
+    ConfigMap: '/api/v1/namespaces/netpol-profiles/configmaps',
+    ValidatingAdmissionPolicy: '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicies',
+    ValidatingAdmissionPolicyBinding: '/apis/admissionregistration.k8s.io/v1/validatingadmissionpolicybindings',
+  };
+  const kustomization = parseAllDocuments(readFileSync(path.join(admissionDir, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { resources: string[] };
+  for (const file of kustomization.resources) {
+    for (const doc of parseAllDocuments(readFileSync(path.join(admissionDir, file), 'utf8'))) {
+      const obj = doc.toJS() as { kind: string };
+      const res = await fetch(`${kc.getCurrentCluster()!.server}${urls[obj.kind]}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(obj) });
+      if (res.status !== 201) throw new Error(`${file} ${obj.kind}: ${res.status} ${await res.text()}`);
+    }
+  }
+}
+
 async function createsPerSecond(api: CustomObjectsApi, namespace: string, total: number, concurrency: number): Promise<number> {
   let next = 0;
   const start = process.hrtime.bigint();
@@ -162,6 +185,16 @@ async function main(): Promise<void> {
       }
     }
     const api = keepAliveClient(kc);
+    await installAdmissionGuards(kc);
+    for (const [concurrency, total] of [
+      [1, 3000],
+      [16, 10000],
+    ] as const) {
+      const ns = `guarded-c${concurrency}`;
+      await createNamespace(kc, ns);
+      const rate = await createsPerSecond(api, ns, total, concurrency);
+      rows.push({ scenario: `client-node keep-alive, admission guards installed: CNP creates/s, concurrency ${concurrency} (${total})`, value: rate.toFixed(0) });
+    }
     await createNamespace(kc, 'latency');
     const lat = await watchLatency(kc, api, 'latency', 1000);
     rows.push({ scenario: 'watch latency p50 (create sent → ADDED seen, 1000 creates)', value: `${lat.p50.toFixed(2)} ms` });

@@ -1,12 +1,13 @@
 // Validator, pruner and defaulter for Kubernetes structural OpenAPI v3 schemas (CRD `openAPIV3Schema`),
 // with the API server's wording of errors. Used by catalog validation (Cilium rule schemas), the
-// test API server and the schema conformance tests.
+// test API server and the schema conformance tests. CEL rules (`x-kubernetes-validations`) are
+// checked only when the caller brings a CEL implementation (the test API server does); the
+// schemas catalog validation uses (Cilium's) have none.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { isIPv4, isIPv6 } from 'node:net';
 import { join } from 'node:path';
 import v8 from 'node:v8';
 import { parseAllDocuments } from 'yaml';
-import { CelEvalError, compileCel, isTransitionRule, type CelProgram } from './cel.js';
 import { canonicalJson, jsonEqual } from '../render/canonical.js';
 
 /** The subset of JSONSchemaProps that Kubernetes accepts in a structural CRD schema. */
@@ -107,6 +108,25 @@ export interface SchemaError {
 export interface ValidateOptions {
   /** `error` (default) reports fields the schema does not declare; the API server prunes them instead. */
   unknownFields?: 'error' | 'ignore';
+  /** Evaluates `x-kubernetes-validations` rules; without it they are not checked. */
+  cel?: CelRuleCompiler;
+}
+
+/** A compiled `x-kubernetes-validations` rule. Both functions throw on a runtime error. */
+export interface CelRuleProgram {
+  holds(self: unknown, oldSelf?: unknown): boolean;
+  /** The rule's `messageExpression`, when it has one (undefined when it yields no string). */
+  message?: (self: unknown, oldSelf?: unknown) => string | undefined;
+}
+
+/** A CEL implementation for `x-kubernetes-validations`; `compile` throws for a rule it cannot compile. */
+export interface CelRuleCompiler {
+  compile(rule: string, messageExpression?: string): CelRuleProgram;
+}
+
+/** Whether a rule is a transition rule (uses `oldSelf`): those apply to updates only. */
+export function isTransitionRule(rule: string): boolean {
+  return /\boldSelf\b/.test(rule);
 }
 
 /** `path: message`, the form the API server joins into a 422 message. */
@@ -158,6 +178,7 @@ function typeName(value: unknown): string {
 interface Context {
   errors: SchemaError[];
   unknownFields: boolean;
+  cel?: CelRuleCompiler;
   /** CEL rule failures, kept apart: the server only reports them when nothing else blocks. */
   celErrors: SchemaError[];
   celRulesSeen: boolean;
@@ -664,28 +685,36 @@ const CEL_REASON_PREFIX: Record<string, string> = {
 };
 
 /**
- * `x-kubernetes-validations`: CEL rules in the subset cel.ts interprets. Rules it
- * cannot compile, `messageExpression`s and transition rules (`oldSelf`, which needs the stored
- * object) are skipped rather than guessed.
+ * `x-kubernetes-validations`, evaluated by the caller's CEL implementation. Rules it cannot
+ * compile (the test API server refuses such CRDs up front) and transition rules (`oldSelf`, which
+ * needs the stored object) are skipped rather than guessed.
  */
 function addCelChecks(schema: JsonSchema, checks: Check[]): void {
   for (const rule of schema['x-kubernetes-validations'] ?? []) {
     if (typeof rule?.rule !== 'string' || isTransitionRule(rule.rule)) continue;
-    let program: CelProgram;
-    try {
-      program = compileCel(rule.rule);
-    } catch {
-      continue;
-    }
     const extraPath = (rule.fieldPath ?? '').replace(/^\./, '');
     checks.push((v, path, ctx) => {
+      if (!ctx.cel) return;
+      let program: CelRuleProgram;
+      try {
+        program = ctx.cel.compile(rule.rule, rule.messageExpression || undefined);
+      } catch {
+        return;
+      }
       ctx.celRulesSeen = true;
       let detail: string | undefined;
       try {
-        if (!program(v)) detail = rule.message ?? `failed rule: ${rule.rule}`;
+        if (!program.holds(v)) {
+          let message: string | undefined;
+          try {
+            message = program.message?.(v)?.trim();
+          } catch {
+            // The server falls back to `message` when messageExpression fails.
+          }
+          detail = message || rule.message || `failed rule: ${rule.rule}`;
+        }
       } catch (e) {
-        if (!(e instanceof CelEvalError)) return;
-        detail = `${e.message} evaluating rule: ${rule.rule}`;
+        detail = `${e instanceof Error ? e.message : String(e)} evaluating rule: ${rule.rule}`;
       }
       if (detail === undefined) return;
       const base = pathString(path);
@@ -726,7 +755,7 @@ function compileRoot(schema: unknown): Compiled {
  * at the root are the server's business and are not checked against the schema.
  */
 export function validateSchema(schema: unknown, value: unknown, options: ValidateOptions = {}): SchemaError[] {
-  const ctx: Context = { errors: [], unknownFields: (options.unknownFields ?? 'error') === 'error', celErrors: [], celRulesSeen: false };
+  const ctx: Context = { errors: [], unknownFields: (options.unknownFields ?? 'error') === 'error', cel: options.cel, celErrors: [], celRulesSeen: false };
   compileRoot(schema).check(value, null, ctx);
   if (!ctx.celRulesSeen) return ctx.errors;
   // Like the API server: CEL rules only count when no type, enum, required or size error blocks them.

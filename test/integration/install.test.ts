@@ -1,6 +1,7 @@
-// The install, end to end: `kubectl apply -k manifests/` against the test API server with RBAC
-// enforced, then the operator run as its ServiceAccount with the Deployment's own arguments and
-// environment. The whole scenario must pass with zero 403s, and every grant of the installed
+// The install, end to end: `kubectl apply -k manifests/` and the admission guards
+// (`manifests/admission/`) against the test API server with RBAC enforced, then the operator run
+// as its ServiceAccount with the Deployment's own arguments and environment. The whole scenario
+// must pass with zero 403s and zero admission refusals, and every grant of the installed
 // ClusterRole and Role must have been used by it (least privilege, verified both ways). The
 // dry-run overlay installs the same way and writes nothing but its Lease.
 import { expect } from 'chai';
@@ -193,6 +194,18 @@ describe('install (integration): kubectl apply -k manifests/, the operator under
     expect(await kubectlOk(server, ['get', 'networkprofiles', '-o', 'name'])).to.contain('networkprofile.network-policy.homelab/standard');
   });
 
+  it('kubectl apply -k manifests/admission/ installs the guards (parameters, four policies and their bindings), idempotently', async () => {
+    const first = await kubectlOk(server, ['apply', '-k', projectPath('manifests/admission')]);
+    const names = ['netpol-profiles-admission-parameters', 'netpol-profiles-catalog', 'netpol-profiles-generated-policies', 'netpol-profiles-namespace-labels'];
+    expect(first).to.contain('configmap/netpol-profiles-admission created');
+    for (const name of names) {
+      expect(first).to.contain(`validatingadmissionpolicy.admissionregistration.k8s.io/${name} created`);
+      expect(first).to.contain(`validatingadmissionpolicybinding.admissionregistration.k8s.io/${name} created`);
+    }
+    const second = await kubectlOk(server, ['apply', '-k', projectPath('manifests/admission')]);
+    expect(second.trim().split('\n').every((line) => line.endsWith(' unchanged')), second).to.equal(true);
+  });
+
   it('the ServiceAccount can do what the operator needs and nothing broader (kubectl auth can-i)', async () => {
     const asOperator = server.kubeconfigFor(SERVICE_ACCOUNT, OPERATOR_NAMESPACE);
     const can = async (...args: string[]) => (await kubectl(server, ['auth', 'can-i', ...args], undefined, asOperator)).stdout.trim();
@@ -289,11 +302,19 @@ describe('install (integration): kubectl apply -k manifests/, the operator under
     expect((lease?.spec as { holderIdentity?: string }).holderIdentity ?? '').to.equal('');
   });
 
-  it('no request of the operator was refused: zero 403s', () => {
+  it('no request of the operator was refused: zero 403s from RBAC, zero refusals from the admission guards', () => {
     const mine = server.requests.query({ since: start, user: SERVICE_ACCOUNT.name });
     expect(mine.length).to.be.above(50);
-    const refused = mine.filter((r) => r.code === 403).map((r) => `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.namespace ?? ''}/${r.name ?? ''}`);
+    const refused = mine
+      .filter((r) => r.code === 403 || r.code === 422)
+      .map((r) => `${r.code} ${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.namespace ?? ''}/${r.name ?? ''}`);
     expect(refused, `refused requests:\n${refused.join('\n')}`).to.deep.equal([]);
+    // The guards were in force all along: someone else changing a generated policy is refused.
+    const generated = policy(server, 'shop', 'profile-internal')!;
+    const rt = server.catalog.lookup('cilium.io', 'v2', 'ciliumnetworkpolicies')!;
+    expect(() =>
+      server.admission.validate({ operation: 'DELETE', user: { name: 'dev', groups: ['system:authenticated'] }, rt, namespace: 'shop', name: 'profile-internal', object: null, oldObject: generated, dryRun: false }),
+    ).to.throw(/ValidatingAdmissionPolicy 'netpol-profiles-generated-policies' with binding 'netpol-profiles-generated-policies' denied request/);
   });
 
   it('every grant of the installed ClusterRole and Role was used during the scenario', () => {

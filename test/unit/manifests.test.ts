@@ -7,9 +7,10 @@ import { readFileSync } from 'node:fs';
 import { crdDefinitionProblems } from '../../src/kube/crd-rules.js';
 import { formatSchemaError, validateSchema } from '../../src/kube/openapi.js';
 import type { KubeObject } from '../../src/kube/types.js';
+import { CEL_RULES } from '../support/cel.js';
 import { catalogCrdSchemas, ciliumCrdSchemas, kustomize, projectPath } from '../support/project.js';
 
-const KUSTOMIZATIONS = ['manifests', 'manifests/overlays/dry-run', 'manifests/catalog', 'manifests/prometheus', 'examples/strict'];
+const KUSTOMIZATIONS = ['manifests', 'manifests/overlays/dry-run', 'manifests/catalog', 'manifests/prometheus', 'manifests/admission', 'manifests/overlays/admission-warn', 'examples/strict'];
 const OPERATOR_NAMESPACE = 'netpol-profiles';
 
 type Rec = Record<string, unknown>;
@@ -113,7 +114,7 @@ describe('install manifests (kustomize)', () => {
         const schema = object.kind === 'CiliumNetworkPolicy' ? cnp : object.kind === 'CiliumClusterwideNetworkPolicy' ? ccnp : catalog.get(object.kind!);
         if (!schema) continue;
         checked++;
-        expect(validateSchema(schema, object).map(formatSchemaError), `${dir}: ${object.kind}/${object.metadata?.name}`).to.deep.equal([]);
+        expect(validateSchema(schema, object, { cel: CEL_RULES }).map(formatSchemaError), `${dir}: ${object.kind}/${object.metadata?.name}`).to.deep.equal([]);
       }
     }
     expect(checked).to.be.at.least(1 + 11 + 3);
@@ -202,5 +203,61 @@ describe('install manifests (kustomize)', () => {
       expect(rule.resources).to.not.include('secrets');
       for (const verb of ['escalate', 'bind', 'impersonate', 'deletecollection']) expect(rule.verbs).to.not.include(verb);
     }
+  });
+
+  describe('the admission guards (manifests/admission)', () => {
+    const guards = built.get('manifests/admission')!;
+    const policies = guards.filter((o) => o.kind === 'ValidatingAdmissionPolicy');
+    const bindings = guards.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding');
+    const params = find('ConfigMap', guards);
+
+    it("the parameters' defaults are the identities SPEC names, in the operator namespace", () => {
+      expect(params.metadata).to.include({ name: 'netpol-profiles-admission', namespace: OPERATOR_NAMESPACE });
+      expect(params.data).to.deep.equal({
+        labelDomain: 'network-policy.homelab',
+        gitopsUsers: 'system:serviceaccount:argocd:argocd-application-controller,system:serviceaccount:flux-system:kustomize-controller',
+        gitopsGroups: 'netpol-profiles:gitops',
+        clusterAdminGroups: 'system:masters',
+        breakGlassGroups: 'netpol-profiles:break-glass',
+        operatorUsers: `system:serviceaccount:${OPERATOR_NAMESPACE}:netpol-profiles`,
+      });
+    });
+
+    it('every policy fails closed, reads the parameters, and has one binding of its own name that refuses (Deny)', () => {
+      expect(policies.map((p) => p.metadata?.name).sort()).to.deep.equal([
+        'netpol-profiles-admission-parameters',
+        'netpol-profiles-catalog',
+        'netpol-profiles-generated-policies',
+        'netpol-profiles-namespace-labels',
+      ]);
+      for (const policy of policies) {
+        const name = policy.metadata!.name!;
+        expect(rec(policy.spec).failurePolicy, name).to.equal('Fail');
+        expect(rec(policy.spec).paramKind, name).to.deep.equal({ apiVersion: 'v1', kind: 'ConfigMap' });
+        const own = bindings.filter((b) => rec(b.spec).policyName === name);
+        expect(own.map((b) => b.metadata?.name), name).to.deep.equal([name]);
+        const spec = rec(own[0]!.spec);
+        expect(spec.validationActions, name).to.deep.equal(['Deny']);
+        // A missing ConfigMap refuses everything, except recreating the ConfigMap itself.
+        const notFound = name === 'netpol-profiles-admission-parameters' ? 'Allow' : 'Deny';
+        expect(spec.paramRef, name).to.deep.equal({ name: params.metadata!.name, namespace: OPERATOR_NAMESPACE, parameterNotFoundAction: notFound });
+      }
+      expect(bindings).to.have.length(policies.length);
+    });
+
+    it('the Warn overlay differs only by the bindings\' actions (Warn and Audit instead of Deny)', () => {
+      const warn = built.get('manifests/overlays/admission-warn')!;
+      const asDeny = warn.map((o) => (o.kind === 'ValidatingAdmissionPolicyBinding' ? { ...o, spec: { ...rec(o.spec), validationActions: ['Deny'] } } : o));
+      expect(asDeny).to.deep.equal(guards);
+      for (const binding of warn.filter((o) => o.kind === 'ValidatingAdmissionPolicyBinding')) expect(rec(binding.spec).validationActions).to.deep.equal(['Warn', 'Audit']);
+    });
+
+    it('the guarded ConfigMap and the operator\'s own names agree with the install', () => {
+      const guard = policies.find((p) => p.metadata?.name === 'netpol-profiles-admission-parameters')!;
+      const rules = list(rec(rec(guard.spec).matchConstraints).resourceRules);
+      expect(rules.flatMap((r) => r.resourceNames as string[])).to.deep.equal([params.metadata!.name]);
+      const account = find('ServiceAccount');
+      expect(rec(params.data).operatorUsers).to.equal(`system:serviceaccount:${account.metadata!.namespace}:${account.metadata!.name}`);
+    });
   });
 });

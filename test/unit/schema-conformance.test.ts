@@ -6,6 +6,7 @@ import { buildCatalog, readDocuments, sortDocuments } from '../../src/catalog/lo
 import type { KubeObject, PolicyObject } from '../../src/kube/types.js';
 import { renderAll, type NamespaceInput } from '../../src/render/render.js';
 import { formatSchemaError, validateSchema } from '../../src/kube/openapi.js';
+import { CEL_RULES } from '../support/cel.js';
 import { catalogCrdSchemas, ciliumCrdSchemas, DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, kustomize, loadCatalogFiles } from '../support/project.js';
 
 const D = 'network-policy.homelab';
@@ -76,7 +77,7 @@ describe('schema conformance', () => {
       ...Array(4).fill('SharedService'),
     ]);
     for (const object of objects) {
-      expect(validateSchema(schemas.get(object.kind!)!, object).map(formatSchemaError), `${object.kind}/${object.metadata?.name}`).to.deep.equal([]);
+      expect(validateSchema(schemas.get(object.kind!)!, object, { cel: CEL_RULES }).map(formatSchemaError), `${object.kind}/${object.metadata?.name}`).to.deep.equal([]);
     }
   });
 
@@ -88,7 +89,14 @@ describe('schema conformance', () => {
       metadata: { name: 'svc' },
       spec,
     });
-    const errors = (object: KubeObject) => validateSchema(schemas.get(object.kind!)!, object).map(formatSchemaError).join('\n');
+    const errors = (object: KubeObject) => validateSchema(schemas.get(object.kind!)!, object, { cel: CEL_RULES }).map(formatSchemaError).join('\n');
+
+    it('a name that is not a lowercase DNS label of at most 48 characters (the CRDs\' CEL rule)', () => {
+      const named = (name: string) => ({ ...service({ namespace: 'db', ports: [{ port: '5432' }] }), metadata: { name } });
+      expect(errors(named('a'.repeat(48)))).to.equal('');
+      expect(errors(named('a'.repeat(49)))).to.equal('Invalid value: "object": metadata.name must be a lowercase DNS label of at most 48 characters');
+      expect(errors(named('Postgres'))).to.contain('metadata.name must be a lowercase DNS label');
+    });
 
     it('a port out of range', () => {
       expect(errors(service({ namespace: 'db', ports: [{ port: '99999', protocol: 'TCP' }] }))).to.contain('spec.ports[0].port');

@@ -1,6 +1,7 @@
 // The built-in kinds the test API server stores (no controllers behind them): their schemas
 // (types only, for pruning and decode errors), extra validation, timestamps and table columns.
 import type { JsonSchema } from '../../../src/kube/openapi.js';
+import { expressionProblem } from './admission.js';
 import { badRequest, type FieldError } from './errors.js';
 import { AGE_COLUMN, NAME_COLUMN, ageOf } from './table.js';
 import { isRecord, type KubeObject, type ResourceType, type StorageConversion, type TableColumn } from './types.js';
@@ -192,6 +193,156 @@ function validateEventsV1(obj: KubeObject): FieldError[] {
   }
   if (typeof obj.note === 'string' && obj.note.length > 1024) errors.push({ path: 'note', message: 'Too long: may not be more than 1024 bytes' });
   return errors;
+}
+
+// ---------------------------------------------------------------------------------------------
+// admissionregistration.k8s.io/v1: ValidatingAdmissionPolicy and its bindings.
+
+const labelSelector: JsonSchema = {
+  type: 'object',
+  properties: {
+    matchLabels: strMap,
+    matchExpressions: { type: 'array', items: { type: 'object', properties: { key: str, operator: str, values: strList } } },
+  },
+};
+
+const ruleWithOperations: JsonSchema = {
+  type: 'object',
+  properties: { resourceNames: strList, operations: strList, apiGroups: strList, apiVersions: strList, resources: strList, scope: str },
+};
+
+const matchResources: JsonSchema = {
+  type: 'object',
+  properties: {
+    namespaceSelector: labelSelector,
+    objectSelector: labelSelector,
+    resourceRules: { type: 'array', items: ruleWithOperations },
+    excludeResourceRules: { type: 'array', items: ruleWithOperations },
+    matchPolicy: str,
+  },
+};
+
+const namedExpressions: JsonSchema = { type: 'array', items: { type: 'object', properties: { name: str, expression: str } } };
+
+const OPERATIONS = ['*', 'CONNECT', 'CREATE', 'DELETE', 'UPDATE'];
+const SCOPES = ['*', 'Cluster', 'Namespaced'];
+const REASONS = ['Unauthorized', 'Forbidden', 'Invalid', 'RequestEntityTooLarge'];
+const ACTIONS = ['Audit', 'Deny', 'Warn'];
+
+function supportedValues(path: string, value: unknown, supported: string[]): FieldError {
+  return { path, message: `Unsupported value: ${JSON.stringify(value ?? '')}: supported values: ${supported.map((v) => JSON.stringify(v)).join(', ')}` };
+}
+
+function validateMatchResources(m: unknown, path: string, requireRules: boolean): FieldError[] {
+  const errors: FieldError[] = [];
+  if (!isRecord(m)) return requireRules ? [{ path, message: 'Required value' }] : [];
+  const rules = Array.isArray(m.resourceRules) ? m.resourceRules : [];
+  if (requireRules && rules.length === 0) errors.push({ path: `${path}.resourceRules`, message: 'Required value' });
+  for (const field of ['resourceRules', 'excludeResourceRules']) {
+    const list = Array.isArray(m[field]) ? (m[field] as unknown[]) : [];
+    list.forEach((rule, i) => {
+      if (!isRecord(rule)) return;
+      const p = `${path}.${field}[${i}]`;
+      for (const key of ['operations', 'apiGroups', 'apiVersions', 'resources']) {
+        if (!Array.isArray(rule[key]) || (rule[key] as unknown[]).length === 0) errors.push({ path: `${p}.${key}`, message: 'Required value' });
+      }
+      ((rule.operations ?? []) as unknown[]).forEach((op, j) => {
+        if (typeof op !== 'string' || !OPERATIONS.includes(op)) errors.push(supportedValues(`${p}.operations[${j}]`, op, OPERATIONS));
+      });
+      if (rule.scope !== undefined && (typeof rule.scope !== 'string' || !SCOPES.includes(rule.scope))) errors.push(supportedValues(`${p}.scope`, rule.scope, SCOPES));
+    });
+  }
+  if (m.matchPolicy !== undefined && m.matchPolicy !== 'Exact' && m.matchPolicy !== 'Equivalent') errors.push(supportedValues(`${path}.matchPolicy`, m.matchPolicy, ['Equivalent', 'Exact']));
+  return errors;
+}
+
+function validateExpressions(list: unknown, path: string, result: 'bool' | 'any', named: boolean): FieldError[] {
+  const errors: FieldError[] = [];
+  const seen = new Set<string>();
+  (Array.isArray(list) ? list : []).forEach((item: unknown, i) => {
+    if (!isRecord(item)) return;
+    const p = `${path}[${i}]`;
+    if (named) {
+      if (typeof item.name !== 'string' || item.name === '') errors.push({ path: `${p}.name`, message: 'Required value' });
+      else if (seen.has(item.name)) errors.push({ path: `${p}.name`, message: `Duplicate value: ${JSON.stringify(item.name)}` });
+      else seen.add(item.name);
+    }
+    const problem = expressionProblem(item.expression, result);
+    if (problem) errors.push({ path: `${p}.expression`, message: problem });
+  });
+  return errors;
+}
+
+function validateAdmissionPolicy(obj: KubeObject): FieldError[] {
+  const spec = isRecord(obj.spec) ? obj.spec : {};
+  const errors = validateMatchResources(spec.matchConstraints, 'spec.matchConstraints', true);
+  const validations = Array.isArray(spec.validations) ? spec.validations : [];
+  const audits = Array.isArray(spec.auditAnnotations) ? spec.auditAnnotations : [];
+  if (validations.length === 0 && audits.length === 0) {
+    errors.push({ path: 'spec.validations', message: 'Required value: validations or auditAnnotations must contain at least one item' });
+  }
+  validations.forEach((v: unknown, i) => {
+    if (!isRecord(v)) return;
+    const p = `spec.validations[${i}]`;
+    const problem = expressionProblem(v.expression, 'bool');
+    if (problem) errors.push({ path: `${p}.expression`, message: problem });
+    if (v.messageExpression !== undefined && v.messageExpression !== '') {
+      const mp = expressionProblem(v.messageExpression, 'string');
+      if (mp) errors.push({ path: `${p}.messageExpression`, message: mp });
+    }
+    if (typeof v.message === 'string' && /[\r\n]/.test(v.message)) errors.push({ path: `${p}.message`, message: `Invalid value: ${JSON.stringify(v.message)}: message must not contain line breaks` });
+    if (v.reason !== undefined && (typeof v.reason !== 'string' || !REASONS.includes(v.reason))) errors.push(supportedValues(`${p}.reason`, v.reason, REASONS));
+  });
+  errors.push(...validateExpressions(spec.matchConditions, 'spec.matchConditions', 'bool', true));
+  errors.push(...validateExpressions(spec.variables, 'spec.variables', 'any', true));
+  if (spec.failurePolicy !== 'Fail' && spec.failurePolicy !== 'Ignore') errors.push(supportedValues('spec.failurePolicy', spec.failurePolicy, ['Fail', 'Ignore']));
+  if (spec.paramKind !== undefined) {
+    const pk = isRecord(spec.paramKind) ? spec.paramKind : {};
+    if (typeof pk.apiVersion !== 'string' || pk.apiVersion === '') errors.push({ path: 'spec.paramKind.apiVersion', message: 'Required value' });
+    if (typeof pk.kind !== 'string' || pk.kind === '') errors.push({ path: 'spec.paramKind.kind', message: 'Required value' });
+  }
+  return errors;
+}
+
+function validateAdmissionPolicyBinding(obj: KubeObject): FieldError[] {
+  const spec = isRecord(obj.spec) ? obj.spec : {};
+  const errors: FieldError[] = [];
+  if (typeof spec.policyName !== 'string' || spec.policyName === '') errors.push({ path: 'spec.policyName', message: 'Required value' });
+  const actions = Array.isArray(spec.validationActions) ? (spec.validationActions as unknown[]) : [];
+  if (actions.length === 0) errors.push({ path: 'spec.validationActions', message: 'Required value: at least one validation action is required' });
+  actions.forEach((a, i) => {
+    if (typeof a !== 'string' || !ACTIONS.includes(a)) errors.push(supportedValues(`spec.validationActions[${i}]`, a, ACTIONS));
+    else if (actions.indexOf(a) !== i) errors.push({ path: `spec.validationActions[${i}]`, message: `Duplicate value: ${JSON.stringify(a)}` });
+  });
+  if (actions.includes('Deny') && actions.includes('Warn')) {
+    errors.push({ path: 'spec.validationActions', message: `Invalid value: ${JSON.stringify(actions)}: must not contain both Deny and Warn (repeating the same validation failure information in the API response and headers serves no purpose)` });
+  }
+  if (spec.paramRef !== undefined) {
+    const ref = isRecord(spec.paramRef) ? spec.paramRef : {};
+    const hasName = typeof ref.name === 'string' && ref.name !== '';
+    if (hasName && ref.selector !== undefined) errors.push({ path: 'spec.paramRef.name', message: 'Forbidden: name and selector are mutually exclusive' });
+    if (!hasName && ref.selector === undefined) errors.push({ path: 'spec.paramRef', message: 'Required value: one of name or selector must be specified' });
+    if (ref.parameterNotFoundAction !== 'Allow' && ref.parameterNotFoundAction !== 'Deny') {
+      errors.push(
+        ref.parameterNotFoundAction === undefined
+          ? { path: 'spec.paramRef.parameterNotFoundAction', message: 'Required value' }
+          : supportedValues('spec.paramRef.parameterNotFoundAction', ref.parameterNotFoundAction, ['Allow', 'Deny']),
+      );
+    }
+  }
+  errors.push(...validateMatchResources(spec.matchResources, 'spec.matchResources', false));
+  return errors;
+}
+
+/** The server's defaults: failurePolicy Fail, matchPolicy Equivalent, empty selectors, scope "*". */
+function defaultMatchResources(m: unknown): void {
+  if (!isRecord(m)) return;
+  m.matchPolicy ??= 'Equivalent';
+  m.namespaceSelector ??= {};
+  m.objectSelector ??= {};
+  for (const field of ['resourceRules', 'excludeResourceRules']) {
+    for (const rule of Array.isArray(m[field]) ? (m[field] as unknown[]) : []) if (isRecord(rule)) rule.scope ??= '*';
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -545,6 +696,88 @@ export function builtinResourceTypes(): ResourceType[] {
       namespaced: false,
       verbs: ['create'],
       accessReview: 'subject',
+    }),
+    builtin({
+      group: 'admissionregistration.k8s.io',
+      version: 'v1',
+      plural: 'validatingadmissionpolicies',
+      kind: 'ValidatingAdmissionPolicy',
+      namespaced: false,
+      categories: ['api-extensions'],
+      hasStatusSubresource: true,
+      tracksGeneration: true,
+      schema: root({
+        spec: {
+          type: 'object',
+          properties: {
+            paramKind: { type: 'object', properties: { apiVersion: str, kind: str } },
+            matchConstraints: matchResources,
+            validations: { type: 'array', items: { type: 'object', properties: { expression: str, message: str, reason: str, messageExpression: str } } },
+            failurePolicy: str,
+            auditAnnotations: { type: 'array', items: { type: 'object', properties: { key: str, valueExpression: str } } },
+            matchConditions: namedExpressions,
+            variables: namedExpressions,
+          },
+        },
+        status: {
+          type: 'object',
+          properties: {
+            observedGeneration: int,
+            typeChecking: { type: 'object', properties: { expressionWarnings: { type: 'array', items: { type: 'object', properties: { fieldRef: str, warning: str } } } } },
+            conditions: { type: 'array', items: condition },
+          },
+        },
+      }),
+      normalize: (o) => {
+        if (!isRecord(o.spec)) return;
+        o.spec.failurePolicy ??= 'Fail';
+        defaultMatchResources(o.spec.matchConstraints);
+      },
+      validate: validateAdmissionPolicy,
+      columns: [
+        NAME_COLUMN,
+        col('Validations', (o) => (Array.isArray(get(o, 'spec', 'validations')) ? (get(o, 'spec', 'validations') as unknown[]).length : 0), 'integer'),
+        col('ParamKind', (o) => {
+          const pk = get(o, 'spec', 'paramKind');
+          return isRecord(pk) ? `${String(pk.apiVersion)}/${String(pk.kind)}` : '<unset>';
+        }),
+        AGE_COLUMN,
+      ],
+    }),
+    builtin({
+      group: 'admissionregistration.k8s.io',
+      version: 'v1',
+      plural: 'validatingadmissionpolicybindings',
+      kind: 'ValidatingAdmissionPolicyBinding',
+      namespaced: false,
+      categories: ['api-extensions'],
+      tracksGeneration: true,
+      schema: root({
+        spec: {
+          type: 'object',
+          properties: {
+            policyName: str,
+            paramRef: { type: 'object', properties: { name: str, namespace: str, selector: labelSelector, parameterNotFoundAction: str } },
+            matchResources,
+            validationActions: strList,
+          },
+        },
+      }),
+      normalize: (o) => {
+        if (isRecord(o.spec)) defaultMatchResources(o.spec.matchResources);
+      },
+      validate: validateAdmissionPolicyBinding,
+      columns: [
+        NAME_COLUMN,
+        col('PolicyName', (o) => get(o, 'spec', 'policyName') ?? ''),
+        col('ParamRef', (o) => {
+          const ref = get(o, 'spec', 'paramRef');
+          if (!isRecord(ref)) return '<unset>';
+          const target = typeof ref.name === 'string' && ref.name !== '' ? ref.name : '*';
+          return typeof ref.namespace === 'string' && ref.namespace !== '' ? `${ref.namespace}/${target}` : target;
+        }),
+        AGE_COLUMN,
+      ],
     }),
     builtin({
       group: 'apiextensions.k8s.io',

@@ -4,6 +4,8 @@
 import { randomUUID } from 'node:crypto';
 import { YAMLParseError, parse as parseYaml } from 'yaml';
 import { applyDefaults, pruneUnknownFields, validateSchema, type CustomResourceDefinition, type SchemaError } from '../../../src/kube/openapi.js';
+import { CEL_RULES } from '../cel.js';
+import type { AdmissionController, AdmissionOperation } from './admission.js';
 import { immutableFieldErrors } from './builtins.js';
 import {
   ApiError,
@@ -23,6 +25,7 @@ import { decodeMetadata, generateName, orderObject, validateMetadata } from './m
 import { applyJsonPatch, applyMergePatch, applyStrategicMergePatch, deepCopy } from './patch.js';
 import { defaultCrd, establishedCrdStatus, validateCrd, type ResourceCatalog } from './resources.js';
 import { parseFieldSelector, parseLabelSelector } from './selectors.js';
+import type { UserInfo } from './requestlog.js';
 import { objectKey, type ObjectStore } from './store.js';
 import { groupVersion, isRecord, type KubeObject, type ObjectMeta, type ResourceType } from './types.js';
 
@@ -31,7 +34,16 @@ export type FieldValidation = 'Strict' | 'Warn' | 'Ignore';
 export interface WriteOptions {
   dryRun?: boolean;
   fieldValidation?: FieldValidation;
+  /** Who asks: writes with a user go through admission (ValidatingAdmissionPolicies); in-process writes do not. */
+  user?: UserInfo;
 }
+
+/** The user the namespace controller deletes a terminating namespace's content as. */
+export const NAMESPACE_CONTROLLER: UserInfo = {
+  name: 'system:serviceaccount:kube-system:namespace-controller',
+  groups: ['system:serviceaccounts', 'system:serviceaccounts:kube-system', 'system:authenticated'],
+};
+
 
 export interface WriteResult {
   code: number;
@@ -74,6 +86,8 @@ const NAMESPACE_FINALIZER = 'kubernetes';
 export const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io';
 const CRD_STORAGE = 'apiextensions.k8s.io/customresourcedefinitions';
 const NAMESPACE_STORAGE = '/namespaces';
+/** How soon the namespace controller retries content it was refused to delete. */
+const NAMESPACE_RETRY_MS = 500;
 
 let lastSecond = -1;
 let lastTimestamp = '';
@@ -151,8 +165,35 @@ export class ObjectRegistry {
   constructor(
     private readonly store: ObjectStore,
     private readonly catalog: ResourceCatalog,
-    private readonly options: { namespaceDeletionDelayMs: number; onResourcesRemoved?: (types: ResourceType[]) => void },
+    private readonly options: { namespaceDeletionDelayMs: number; onResourcesRemoved?: (types: ResourceType[]) => void; admission?: AdmissionController },
   ) {}
+
+  /**
+   * Validating admission of a write by `opts.user` (none for in-process writes): the warnings of
+   * `Warn` bindings, or the denial thrown.
+   */
+  private admit(
+    rt: ResourceType,
+    opts: WriteOptions,
+    operation: AdmissionOperation,
+    object: KubeObject | null,
+    oldObject: KubeObject | null,
+    subresource?: string,
+  ): string[] {
+    if (!opts.user || !this.options.admission) return [];
+    const meta = (object ?? oldObject)!.metadata;
+    return this.options.admission.validate({
+      operation,
+      user: opts.user,
+      rt,
+      ...(subresource !== undefined ? { subresource } : {}),
+      ...(rt.namespaced && meta.namespace ? { namespace: meta.namespace } : {}),
+      name: meta.name ?? '',
+      object: object && this.toView(rt, object),
+      oldObject: oldObject && this.toView(rt, oldObject),
+      dryRun: opts.dryRun ?? false,
+    });
+  }
 
   stop(): void {
     this.stopped = true;
@@ -276,7 +317,7 @@ export class ObjectRegistry {
   private validate(rt: ResourceType, obj: KubeObject, previous?: KubeObject): void {
     const errors: FieldError[] = validateMetadata(rt, obj.metadata);
     const view = this.toView(rt, obj);
-    if (rt.custom && rt.schema) errors.push(...schemaErrorsToFieldErrors(validateSchema(rt.schema, view, { unknownFields: 'ignore' })));
+    if (rt.custom && rt.schema) errors.push(...schemaErrorsToFieldErrors(validateSchema(rt.schema, view, { unknownFields: 'ignore', cel: CEL_RULES })));
     if (rt.validate) errors.push(...rt.validate(view));
     if (rt.group === 'apiextensions.k8s.io' && rt.kind === 'CustomResourceDefinition') {
       errors.push(...validateCrd(obj));
@@ -343,6 +384,7 @@ export class ObjectRegistry {
     this.prepareForCreate(rt, obj);
     rt.normalize?.(obj);
     this.validate(rt, obj);
+    warnings.push(...this.admit(rt, opts, 'CREATE', obj, null));
     if (this.stored(rt, namespace, m.name!)) throw alreadyExists(rt, m.name!);
     if (opts.dryRun) return { code: 201, body: this.toView(rt, this.finish(rt, obj)), warnings };
 
@@ -444,6 +486,7 @@ export class ObjectRegistry {
     }
     rt.normalize?.(next);
     this.validate(rt, next, previous);
+    warnings.push(...this.admit(rt, opts, 'UPDATE', next, previous, subresource));
 
     next.metadata.resourceVersion = previous.metadata.resourceVersion;
     let final = this.finish(rt, next);
@@ -554,7 +597,9 @@ export class ObjectRegistry {
     }
     const isNamespace = rt.group === '' && rt.kind === 'Namespace';
     if (isNamespace && UNDELETABLE_NAMESPACES.has(name)) throw forbidden(rt, name, 'this namespace may not be deleted');
-    return this.deleteStored(rt, previous, opts);
+    const warnings = this.admit(rt, opts, 'DELETE', null, previous);
+    const result = this.deleteStored(rt, previous, opts);
+    return { ...result, warnings: [...warnings, ...result.warnings] };
   }
 
   /** Marks for deletion (finalizers pending) or removes `previous`. */
@@ -595,6 +640,7 @@ export class ObjectRegistry {
     for (const item of listed.items) {
       const stored = this.stored(rt, item.metadata.namespace, item.metadata.name!);
       if (!stored) continue;
+      this.admit(rt, opts, 'DELETE', null, stored);
       const result = this.deleteStored(rt, stored, opts);
       deleted.push(isRecord(result.body) && result.body.kind === 'Status' ? item : (result.body as KubeObject));
     }
@@ -663,12 +709,28 @@ export class ObjectRegistry {
   private cleanUpNamespace(name: string): void {
     const ns = this.store.get(NAMESPACE_STORAGE, name);
     if (!ns || ns.metadata.deletionTimestamp === undefined) return;
+    // The namespace controller deletes the content through the API, so admission sees its
+    // requests; a refused delete is retried, and the namespace stays Terminating meanwhile.
+    const controller: WriteOptions = { user: NAMESPACE_CONTROLLER };
     let remaining = 0;
+    let refused = false;
     for (const [storageKey, rt] of this.namespacedStorageKeys()) {
       for (const obj of this.store.list(storageKey, name)) {
         remaining++;
-        if (obj.metadata.deletionTimestamp === undefined) this.deleteStored(rt, obj, {});
+        if (obj.metadata.deletionTimestamp !== undefined) continue;
+        try {
+          this.admit(rt, controller, 'DELETE', null, obj);
+        } catch (e) {
+          if (!(e instanceof ApiError)) throw e;
+          refused = true;
+          continue;
+        }
+        this.deleteStored(rt, obj, {});
       }
+    }
+    if (refused) {
+      this.schedule(`ns/${name}`, () => this.cleanUpNamespace(name), NAMESPACE_RETRY_MS);
+      return;
     }
     if (remaining > 0) {
       // Objects with finalizers keep the namespace; afterDelete reschedules when they go.

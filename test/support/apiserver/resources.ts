@@ -1,6 +1,7 @@
 // The catalog of served resources: the built-in kinds plus whatever the stored CRDs define.
 import { crdDefinitionProblems } from '../../../src/kube/crd-rules.js';
 import type { CustomResourceDefinition, CrdVersion } from '../../../src/kube/openapi.js';
+import { CEL_RULES } from '../cel.js';
 import { builtinResourceTypes } from './builtins.js';
 import type { FieldError } from './errors.js';
 import { crdColumns } from './table.js';
@@ -8,7 +9,7 @@ import { isRecord, type KubeObject, type ResourceType } from './types.js';
 import { dnsLabelErrors, dnsSubdomainErrors } from './validation.js';
 
 /** Order the real server lists its built-in groups in (then CRD groups, alphabetically). */
-const BUILTIN_GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'authorization.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'apiextensions.k8s.io'];
+const BUILTIN_GROUP_ORDER = ['', 'apps', 'events.k8s.io', 'authorization.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'coordination.k8s.io', 'admissionregistration.k8s.io', 'apiextensions.k8s.io'];
 
 export class ResourceCatalog {
   private readonly types = new Map<string, ResourceType>();
@@ -186,9 +187,42 @@ export function validateCrd(crd: KubeObject): FieldError[] {
   }
   // Schemas (required, structural), printer columns and subresources, as the real server checks them.
   errors.push(...crdDefinitionProblems(crd));
+  if (errors.length === 0) errors.push(...celRuleProblems(versions));
   if (typeof plural === 'string' && typeof group === 'string' && crd.metadata.name !== `${plural}.${group}`) {
     errors.push({ path: 'metadata.name', message: `Invalid value: ${JSON.stringify(crd.metadata.name)}: must be spec.names.plural+"."+spec.group` });
   }
+  return errors;
+}
+
+/** Rules (and messageExpressions) that do not compile: the server refuses the CRD ("compilation failed"). */
+function celRuleProblems(versions: unknown[]): FieldError[] {
+  const errors: FieldError[] = [];
+  const visit = (node: unknown, path: string) => {
+    if (!isRecord(node)) return;
+    const rules = Array.isArray(node['x-kubernetes-validations']) ? (node['x-kubernetes-validations'] as unknown[]) : [];
+    rules.forEach((rule, i) => {
+      if (!isRecord(rule) || typeof rule.rule !== 'string') return;
+      const rulePath = `${path}.x-kubernetes-validations[${i}]`;
+      try {
+        CEL_RULES.compile(rule.rule);
+      } catch (e) {
+        errors.push({ path: `${rulePath}.rule`, message: `Invalid value: ${JSON.stringify(rule.rule)}: compilation failed: ${(e as Error).message}` });
+      }
+      if (typeof rule.messageExpression === 'string' && rule.messageExpression !== '') {
+        try {
+          CEL_RULES.compile('true', rule.messageExpression);
+        } catch (e) {
+          errors.push({ path: `${rulePath}.messageExpression`, message: `Invalid value: ${JSON.stringify(rule.messageExpression)}: messageExpression compilation failed: ${(e as Error).message}` });
+        }
+      }
+    });
+    for (const [key, child] of Object.entries(isRecord(node.properties) ? node.properties : {})) visit(child, `${path}.properties[${key}]`);
+    if (node.items !== undefined) visit(node.items, `${path}.items`);
+    if (isRecord(node.additionalProperties)) visit(node.additionalProperties, `${path}.additionalProperties`);
+  };
+  versions.forEach((v, i) => {
+    if (isRecord(v) && isRecord(v.schema)) visit(v.schema.openAPIV3Schema, `spec.versions[${i}].schema.openAPIV3Schema`);
+  });
   return errors;
 }
 

@@ -106,6 +106,25 @@ function matches(r: Requirement, labels: Record<string, string>): boolean {
   }
 }
 
+/**
+ * A `metav1.LabelSelector` object (`matchLabels`, `matchExpressions` with In, NotIn, Exists,
+ * DoesNotExist) as a predicate. An empty or absent selector matches everything; an operator the
+ * API does not know matches nothing.
+ */
+export function labelSelectorMatcher(selector: unknown): LabelSelector {
+  if (typeof selector !== 'object' || selector === null) return MATCH_ALL;
+  const { matchLabels, matchExpressions } = selector as { matchLabels?: Record<string, string>; matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+  const requirements: Requirement[] = Object.entries(matchLabels ?? {}).map(([key, value]) => ({ key, op: '=', values: [value] }));
+  const ops: Record<string, Operator> = { In: 'in', NotIn: 'notin', Exists: 'exists', DoesNotExist: '!exists' };
+  for (const e of matchExpressions ?? []) {
+    const op = ops[e.operator];
+    if (!op) return () => false;
+    requirements.push({ key: e.key, op, values: e.values ?? [] });
+  }
+  if (requirements.length === 0) return MATCH_ALL;
+  return (labels) => requirements.every((r) => matches(r, labels ?? {}));
+}
+
 export type FieldSelector = (obj: KubeObject) => boolean;
 
 /** Fields every kind supports; kinds add their own (see ResourceType). */

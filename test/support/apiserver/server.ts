@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { loadCrdFiles, type CustomResourceDefinition } from '../../../src/kube/openapi.js';
+import { AdmissionController } from './admission.js';
 import { handleAdmin } from './admin.js';
 import { defaultCrdFiles } from './crds.js';
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from './discovery.js';
@@ -85,6 +86,8 @@ export class TestApiServer {
   readonly faults: FaultInjector;
   readonly requests: RequestLog;
   readonly rbac: Authorizer;
+  /** ValidatingAdmissionPolicies: evaluated on every write made over HTTP; `audit` holds what Audit bindings recorded. */
+  readonly admission: AdmissionController;
   /** Directory of the generated kubeconfig files; removed by stop(). */
   readonly dir: string;
   readonly adminToken: string;
@@ -95,7 +98,29 @@ export class TestApiServer {
 
   private constructor(private readonly options: ApiServerOptions) {
     this.store = new ObjectStore(options.historyLimit ?? 50_000);
+    // `authorizer` in CEL asks RBAC about the request's user (or a ServiceAccount it names).
+    this.admission = new AdmissionController(this.store, this.catalog, (q) => {
+      const user = { name: q.user, groups: q.groups };
+      const info: RequestInfo =
+        q.kind === 'path'
+          ? { method: 'GET', path: q.path, isResourceRequest: false, verb: q.verb, group: '', version: '', resource: '' }
+          : {
+              method: 'POST',
+              path: '',
+              isResourceRequest: true,
+              verb: q.verb,
+              group: q.group,
+              version: '',
+              resource: q.resource,
+              ...(q.subresource ? { subresource: q.subresource } : {}),
+              ...(q.namespace ? { namespace: q.namespace } : {}),
+              ...(q.name ? { name: q.name } : {}),
+            };
+      const allowed = this.rbac.allows(user, info);
+      return { allowed, reason: allowed && this.rbac.enabled ? 'RBAC: allowed by a binding' : '' };
+    });
     this.registry = new ObjectRegistry(this.store, this.catalog, {
+      admission: this.admission,
       namespaceDeletionDelayMs: options.namespaceDeletionDelayMs ?? 0,
       // Watches of a resource whose CRD is gone end, as on a real server.
       onResourcesRemoved: (types) => types.forEach((t) => this.watches.closeAll({ group: t.group, resource: t.plural })),
@@ -310,7 +335,7 @@ export class TestApiServer {
         respond(201, answerAccessReview(route.rt, review, user, this.rbac));
         return;
       }
-      await this.resourceRequest(req, res, url, info, route, (code, body, headers) => respond(code, body, headers), () =>
+      await this.resourceRequest(req, res, url, info, route, user, (code, body, headers) => respond(code, body, headers), () =>
         this.requests.record(info, user, 200, false),
       );
     } catch (err) {
@@ -354,6 +379,7 @@ export class TestApiServer {
     url: URL,
     info: RequestInfo,
     route: Route | undefined,
+    user: UserInfo,
     respond: (code: number, body: unknown, headers?: Record<string, string>) => void,
     logWatch: () => void,
   ): Promise<void> {
@@ -371,6 +397,7 @@ export class TestApiServer {
     const writeOptions: WriteOptions = {
       dryRun: q.getAll('dryRun').includes('All'),
       fieldValidation: parseFieldValidation(q.get('fieldValidation')),
+      user,
     };
     const warningHeaders = (warnings: string[]): Record<string, string> =>
       warnings.length > 0 ? { Warning: warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ') } : {};
@@ -451,7 +478,7 @@ export class TestApiServer {
       case 'delete': {
         const options = parseDeleteOptions(req.headers['content-type'], await readRawBody(req), q);
         const result = this.registry.delete(rt, nsForWrite, name!, options, writeOptions);
-        respond(result.code, result.body);
+        respond(result.code, result.body, warningHeaders(result.warnings));
         return;
       }
       case 'deletecollection': {

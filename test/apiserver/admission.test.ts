@@ -206,7 +206,7 @@ describe('test API server: ValidatingAdmissionPolicy', function () {
           name: 'ns-and-authz',
           spec: {
             validations: [
-              { expression: "has(namespaceObject.metadata.labels) && namespaceObject.metadata.labels['team'] == 'blue'", message: 'team blue only' },
+              { expression: "has(namespaceObject.metadata.labels) && 'team' in namespaceObject.metadata.labels && namespaceObject.metadata.labels['team'] == 'blue'", message: 'team blue only' },
               { expression: "authorizer.group('').resource('configmaps').namespace(request.namespace).check('delete').allowed() || !('admin' in object.data)", message: 'admin keys need delete rights' },
             ],
           },

@@ -141,10 +141,10 @@ describe('admission guards (integration): manifests/admission/ with RBAC, kubect
       `${LABELS_DENIED} label ${D}/enforcement (the escape hatch) may be set or removed only by the break-glass groups (netpol-profiles:break-glass), ${OWNERS}`,
     );
     expect(await refused([...DEV, 'label', 'namespace', 'shop', `${D}/profile-`])).to.contain(`label ${D}/profile may be added, changed or removed`);
-    expect(labels()).to.deep.equal({ [`${D}/profile`]: 'standard' });
+    expect(labels()).to.deep.equal({ [`${D}/profile`]: 'standard', 'kubernetes.io/metadata.name': 'shop' });
     // Their own labels are theirs.
     await ok([...DEV, 'label', 'namespace', 'shop', 'team=checkout']);
-    expect(labels()).to.deep.equal({ [`${D}/profile`]: 'standard', team: 'checkout' });
+    expect(labels()).to.deep.equal({ [`${D}/profile`]: 'standard', 'kubernetes.io/metadata.name': 'shop', team: 'checkout' });
   });
 
   it('the GitOps ServiceAccount may, and the operator follows', async () => {

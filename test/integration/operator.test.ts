@@ -77,6 +77,48 @@ describe('operator (integration)', function () {
     expect(server.list(...CNP, 'shop')).to.deep.equal([]);
   });
 
+  it('baselines leave out a namespace whose profile label is invalid and was never applied, until it is fixed; a kept profile stays selected', async () => {
+    const excluded = () =>
+      ((server.get(...CCNP, undefined, 'baseline-dns')?.spec as { endpointSelector: { matchExpressions: Array<{ key: string; operator: string; values?: string[] }> } })
+        .endpointSelector.matchExpressions.find((e) => e.key === 'k8s:io.kubernetes.pod.namespace' && e.operator === 'NotIn')?.values ?? []);
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    server.apply(namespace('blog', { [`${D}/profile`]: 'standrad' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    // The protected namespaces, and blog: nothing of a profile was ever applied there.
+    expect(excluded()).to.deep.equal(['blog', 'kube-node-lease', 'kube-public', 'kube-system', 'netpol-profiles']);
+    for (const name of ['health-probes', 'prometheus-scrape', 'istio-ambient-hbone']) {
+      expect(JSON.stringify(server.get(...CCNP, undefined, `baseline-${name}`)?.spec)).to.contain('"blog"');
+    }
+
+    // shop's label gets the same typo: its profile-standard is kept, so it stays selected.
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standrad' }));
+    await eventually(() => expect(eventsFor(server, 'shop').map((e) => e.reason)).to.include('UnknownProfile'));
+    await running.operator.waitForIdle();
+    expect(cnp('shop', 'profile-standard')).to.not.equal(undefined);
+    expect(excluded()).to.not.include('shop');
+
+    // blog's typo is fixed: it gets its profile and the baselines again.
+    const mark = server.requests.mark();
+    server.apply(namespace('blog', { [`${D}/profile`]: 'standard' }));
+    await eventually(() => expect(excluded()).to.not.include('blog'));
+    await expectConverged(server);
+    const writes = server.requests.writes({ since: mark }).map((r) => `${r.verb} ${r.resource} ${r.name ?? r.namespace}`);
+    expect(writes).to.include('create ciliumnetworkpolicies blog'); // a create names its namespace, not the object
+    expect(cnp('blog', 'profile-standard')).to.not.equal(undefined);
+    expect(writes.filter((w) => w.startsWith('update ciliumclusterwidenetworkpolicies')).sort()).to.deep.equal(
+      ['baseline-dns', 'baseline-health-probes', 'baseline-istio-ambient-hbone', 'baseline-prometheus-scrape'].map((b) => `update ciliumclusterwidenetworkpolicies ${b}`),
+    );
+
+    // Ordinary label changes (a profile switch, a grant, the platform label) change no baseline.
+    const quiet = server.requests.mark();
+    server.apply(namespace('blog', { [`${D}/profile`]: 'internal', [`access.${D}/postgres`]: 'true' }));
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standrad', [`${D}/platform`]: 'true' }));
+    await expectConverged(server);
+    await running.operator.waitForIdle();
+    expect(server.requests.writes({ since: quiet }).filter((r) => r.resource === 'ciliumclusterwidenetworkpolicies')).to.deep.equal([]);
+  });
+
   it('keeps the applied profile on a typo, with a Warning event and a metric', async () => {
     server.apply(namespace('blog', { [`${D}/profile`]: 'standard' }));
     running = await startOperator(server);

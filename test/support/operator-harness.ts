@@ -10,6 +10,7 @@ import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { Operator, type OperatorOptions } from '../../src/operator.js';
 import { canonicalize } from '../../src/render/canonical.js';
 import { renderAll } from '../../src/render/render.js';
+import { convergedOwnedPolicies, isOwned, type ObservedPolicy } from '../../src/reconcile/diff.js';
 import { TestApiServer } from './apiserver/server.js';
 import type { KubeObject as ServerObject } from './apiserver/types.js';
 import { DEFAULT_CATALOG_DIR } from './project.js';
@@ -85,24 +86,33 @@ export function ownedObjects(server: TestApiServer): Map<string, unknown> {
   return out;
 }
 
-/** What the renderer says should exist for the server's current namespaces and catalog. */
+/**
+ * What the operator converges to for the server's current namespaces and catalog: what the renderer
+ * says should exist (minus names held by someone else), plus the generated objects it keeps (a
+ * profile after a typo, what an invalid catalog object generated).
+ */
 export function expectedObjects(server: TestApiServer, config: RenderConfig = makeRenderConfig()): Map<string, unknown> {
   const catalogObjects = ['networkprofiles', 'sharedservices', 'networkbaselines'].flatMap((plural) =>
     server.list(`${D}/v1alpha1`, plural).map((object) => ({ source: 'server', object })),
   );
   const { catalog } = buildCatalog(catalogObjects);
-  const namespaces = server
-    .list('v1', 'namespaces')
-    .filter((ns) => !ns.metadata?.deletionTimestamp)
-    .map((ns) => ({ name: ns.metadata!.name!, labels: (ns.metadata?.labels ?? {}) as Record<string, string> }));
+  const live = server.list('v1', 'namespaces').filter((ns) => !ns.metadata?.deletionTimestamp);
+  const liveNames = new Set(live.map((ns) => ns.metadata!.name!));
+  const namespaces = live.map((ns) => ({ name: ns.metadata!.name!, labels: (ns.metadata?.labels ?? {}) as Record<string, string> }));
+  const observed = [
+    ...server.list('cilium.io/v2', 'ciliumnetworkpolicies').filter((policy) => liveNames.has(policy.metadata?.namespace ?? '')),
+    ...server.list('cilium.io/v2', 'ciliumclusterwidenetworkpolicies'),
+  ] as unknown as ObservedPolicy[];
   const withProfilePolicy = new Set(
-    server
-      .list('cilium.io/v2', 'ciliumnetworkpolicies', undefined, { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` })
-      .filter((policy) => String(policy.metadata?.labels?.[config.keys.generatedFrom] ?? '').startsWith('profile.'))
-      .map((policy) => policy.metadata?.namespace ?? ''),
+    observed
+      .filter((policy) => isOwned(policy) && String(policy.metadata.labels?.[config.keys.generatedFrom] ?? '').startsWith('profile.'))
+      .map((policy) => policy.metadata.namespace ?? ''),
   );
+  const rendered = renderAll(namespaces, catalog, config, (namespace) => withProfilePolicy.has(namespace));
+  // access-<S>-ingress is created only in a home namespace that exists.
+  const desired = rendered.objects.filter((object) => object.metadata.namespace === undefined || liveNames.has(object.metadata.namespace));
   const out = new Map<string, unknown>();
-  for (const object of renderAll(namespaces, catalog, config, (namespace) => withProfilePolicy.has(namespace)).objects) {
+  for (const object of convergedOwnedPolicies(desired, observed, rendered.retain, config.keys)) {
     out.set(`${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`, canonicalize(object.spec));
   }
   return out;

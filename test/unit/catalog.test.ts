@@ -90,6 +90,23 @@ describe('catalog validation', () => {
     expect(problems(object('NetworkBaseline', 'b', { endpointSelector: {}, egress: [{ toEntity: ['world'] }] })).join('\n')).to.contain('toEntity');
   });
 
+  it('refuses empty rule lists in profiles and baselines, saying to omit the field', () => {
+    const profile = problems(object('NetworkProfile', 'p', { ingress: [] }));
+    expect(profile).to.deep.equal([
+      'spec.ingress is an empty list: omit it, or give at least one rule (Cilium 1.17+ rejects a policy whose sections are all empty; older versions ignore an empty section)',
+    ]);
+    const baseline = problems(object('NetworkBaseline', 'b', { endpointSelector: {}, ingress: [], egress: [{ toEntities: ['world'] }] }));
+    expect(baseline.join('\n')).to.contain('spec.ingress is an empty list');
+    expect(problems(object('NetworkBaseline', 'b', { endpointSelector: {}, egressDeny: [] })).join('\n')).to.contain('spec.egressDeny is an empty list');
+  });
+
+  it('refuses what the minimum Cilium (1.18) would refuse: the VRRP/IGMP protocols, a port entry without a port', () => {
+    const vrrp = problems(object('NetworkProfile', 'p', { egress: [{ toEntities: ['world'], toPorts: [{ ports: [{ port: '0', protocol: 'VRRP' }] }] }] }));
+    expect(vrrp.join('\n')).to.match(/spec\.egress\[0\]\.toPorts\[0\]\.ports\[0\]\.protocol.*VRRP/);
+    const noPort = problems(object('NetworkBaseline', 'b', { endpointSelector: {}, ingress: [{ fromEntities: ['host'], toPorts: [{ ports: [{ protocol: 'TCP' }] }] }] }));
+    expect(noPort.join('\n')).to.match(/spec\.ingress\[0\]\.toPorts\[0\]\.ports\[0\]\.port.*[Rr]equired/);
+  });
+
   it('builds a catalog from valid objects and reports invalid and duplicate ones by source and name', () => {
     const { catalog, problems: found } = buildCatalog([
       { source: 'a.yaml', object: object('NetworkProfile', 'web', {}) },

@@ -646,6 +646,28 @@ spec:
     expect(verdict(e, db, world('10.0.1.5'), 32000)).to.equal('denied');
   });
 
+  it('a named port is the destination pod\'s container port of that name (given the pod\'s ports)', () => {
+    const e = engine(`
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: metrics, namespace: prod}
+spec:
+  podSelector: {}
+  ingress: [{ports: [{port: metrics}]}]
+`);
+    const withPorts = (ports: Array<{ name: string; port: number }>): Endpoint => ({
+      kind: 'pod',
+      namespace: 'prod',
+      labels: { app: 'db' },
+      ports: ports.map((p) => ({ ...p, protocol: 'TCP' as const })),
+    });
+    const db = withPorts([{ name: 'metrics', port: 9187 }, { name: 'postgres', port: 5432 }]);
+    expect(verdict(e, pod('default'), db, 9187)).to.equal('allowed');
+    expect(verdict(e, pod('default'), db, 5432)).to.equal('denied');
+    expect(verdict(e, pod('default'), withPorts([{ name: 'metrics', port: 9100 }]), 9187)).to.equal('denied');
+    expect(verdict(e, pod('default'), pod('prod'), 9187)).to.equal('unknown');
+  });
+
   it('namespaceSelector matches kubernetes.io/metadata.name, which every Namespace carries', () => {
     const e = engine(`
 apiVersion: networking.k8s.io/v1

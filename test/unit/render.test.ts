@@ -139,6 +139,8 @@ describe('renderer', () => {
         },
       ]);
       expect(policy.spec.ingress).to.equal(undefined);
+      // Only adds: never turns on default-deny (an access label on an unprofiled namespace cuts nothing).
+      expect(policy.spec.enableDefaultDeny).to.deep.equal({ egress: false, ingress: false });
     });
 
     it('access-<S> for an entity service allows egress to the entities', () => {
@@ -173,6 +175,56 @@ describe('renderer', () => {
     });
   });
 
+  describe('baseline exclusions', () => {
+    type Expression = { key: string; operator: string; values?: string[] };
+    const expressions = (objects: readonly PolicyObject[], name: string): Expression[] =>
+      (find(objects, name)!.spec.endpointSelector as { matchExpressions: Expression[] }).matchExpressions;
+    const namespaces: NamespaceInput[] = [
+      { name: 'blog', labels: { [`${D}/profile`]: 'standrad' } },
+      { name: 'weird', labels: { [`${D}/profile`]: 'Not_Valid' } },
+      { name: 'shop', labels: { [`${D}/profile`]: 'standard' } },
+    ];
+
+    it('every baseline leaves out the protected namespaces and D/platform=true ones, after its own selector', () => {
+      const custom = makeRenderConfig({ labelDomain: 'np.example.org', protectedNamespaces: ['infra'], operatorNamespace: 'ops' });
+      const objects = renderAll([], catalog, custom).objects;
+      expect(expressions(objects, 'baseline-dns')).to.deep.equal([
+        { key: `io.cilium.k8s.namespace.labels.${D}/profile`, operator: 'Exists' },
+        { key: 'k8s:io.kubernetes.pod.namespace', operator: 'NotIn', values: ['infra', 'ops'] },
+        { key: 'k8s:io.cilium.k8s.namespace.labels.np.example.org/platform', operator: 'NotIn', values: ['true'] },
+      ]);
+    });
+
+    it('a baseline testing the profile label also leaves out namespaces whose invalid profile was never applied', () => {
+      const objects = renderAll(namespaces, catalog, config).objects;
+      for (const baseline of ['baseline-dns', 'baseline-health-probes', 'baseline-prometheus-scrape', 'baseline-istio-ambient-hbone']) {
+        expect(expressions(objects, baseline).find((e) => e.operator === 'NotIn' && e.key === 'k8s:io.kubernetes.pod.namespace')!.values).to.deep.equal([
+          'blog', 'kube-node-lease', 'kube-public', 'kube-system', 'netpol-profiles', 'weird',
+        ]);
+      }
+    });
+
+    it('a namespace that holds a profile policy of ours (kept after the typo) stays selected', () => {
+      const objects = renderAll(namespaces, catalog, config, (namespace) => namespace === 'blog').objects;
+      expect(expressions(objects, 'baseline-dns').find((e) => e.operator === 'NotIn' && e.key === 'k8s:io.kubernetes.pod.namespace')!.values).to.deep.equal([
+        'kube-node-lease', 'kube-public', 'kube-system', 'netpol-profiles', 'weird',
+      ]);
+    });
+
+    it('a baseline that does not test the profile label (strict, every pod) keeps mistyped namespaces, like unlabelled ones; a host policy is left as written', () => {
+      const { catalog: custom } = buildCatalog([
+        { source: 't', object: { apiVersion: `${D}/v1alpha1`, kind: 'NetworkBaseline', metadata: { name: 'all-pods' }, spec: { endpointSelector: {}, egress: [{ toEntities: ['kube-apiserver'] }] } } },
+        { source: 't', object: { apiVersion: `${D}/v1alpha1`, kind: 'NetworkBaseline', metadata: { name: 'nodes' }, spec: { nodeSelector: {}, ingress: [{ fromEntities: ['cluster'] }] } } },
+      ]);
+      const objects = renderAll(namespaces, custom, config).objects;
+      expect(expressions(objects, 'baseline-all-pods')).to.deep.equal([
+        { key: 'k8s:io.kubernetes.pod.namespace', operator: 'NotIn', values: ['kube-node-lease', 'kube-public', 'kube-system', 'netpol-profiles'] },
+        { key: `k8s:io.cilium.k8s.namespace.labels.${D}/platform`, operator: 'NotIn', values: ['true'] },
+      ]);
+      expect(find(objects, 'baseline-nodes')!.spec).to.deep.equal({ ingress: [{ fromEntities: ['cluster'] }], nodeSelector: {} });
+    });
+  });
+
   describe('access-<S>-ingress', () => {
     const postgres = catalog.services.get('postgres')!;
     const managed = { ...catalog, services: new Map([...catalog.services, ['postgres', { ...postgres, manageIngress: true }]]) };
@@ -189,6 +241,7 @@ describe('renderer', () => {
           toPorts: [{ ports: [{ port: '5432', protocol: 'TCP' }] }],
         },
       ]);
+      expect(policy.spec.enableDefaultDeny).to.deep.equal({ egress: false, ingress: false });
       expect(find(renderAll([ns('mid', 'false')], managed, config).objects, 'access-postgres-ingress', 'database')).to.equal(undefined);
     });
 

@@ -165,31 +165,27 @@ export async function simulateCommand(argv: readonly string[], io: CommandIO): P
     }
   }
 
-  const scenario = buildScenario({
-    catalog: afterState.catalog,
-    namespaces: afterState.namespaces,
-    config,
-    otherPolicies: [...afterState.clusterPolicies, ...filePolicies],
-    observedOwned: afterState.observedOwned,
-  });
+  const scenarioOf = (state: State): Scenario =>
+    buildScenario({
+      catalog: state.catalog,
+      namespaces: state.namespaces,
+      config,
+      otherPolicies: [...state.clusterPolicies, ...filePolicies],
+      observedOwned: state.observedOwned,
+    });
+  const scenario = scenarioOf(afterState);
   reportLabelProblems(scenario, io);
 
   if (values.matrix === true) {
-    const afterPlan = matrixPlan(afterState.namespaces.map((ns) => ns.name), afterState.catalog, pods, matrixPort!);
+    const planOf = (state: State) => matrixPlan(state.namespaces.map((ns) => ns.name), state.catalog, pods, matrixPort!);
+    const afterPlan = planOf(afterState);
     const afterCells = runMatrix(scenario.engine, afterPlan);
     if (!beforeState) {
       writeMatrix(afterPlan, afterCells, format, io.stdout);
       return afterCells.every((code) => code === 1) ? 0 : 1;
     }
-    const beforeScenario = buildScenario({
-      catalog: beforeState.catalog,
-      namespaces: beforeState.namespaces,
-      config,
-      otherPolicies: [...beforeState.clusterPolicies, ...filePolicies],
-      observedOwned: beforeState.observedOwned,
-    });
-    const beforePlan = matrixPlan(beforeState.namespaces.map((ns) => ns.name), beforeState.catalog, pods, matrixPort!);
-    const changes: ExplainedChange[] = diffMatrices(beforePlan, runMatrix(beforeScenario.engine, beforePlan), afterPlan, afterCells).map((change) => {
+    const beforePlan = planOf(beforeState);
+    const changes: ExplainedChange[] = diffMatrices(beforePlan, runMatrix(scenarioOf(beforeState).engine, beforePlan), afterPlan, afterCells).map((change) => {
       if (!change.afterIndex) return change;
       const source = afterPlan.sources[change.afterIndex.source]!;
       const target = afterPlan.targets[change.afterIndex.target]!;

@@ -72,14 +72,19 @@ export interface Identity {
 
 const EMPTY = new Map<string, string>();
 
+/** `k=v,k2=v2`, keys sorted. */
+function labelText(labels: Readonly<Record<string, string>>): string {
+  return Object.keys(labels)
+    .sort()
+    .map((key) => `${key}=${labels[key]}`)
+    .join(',');
+}
+
 /** A stable key for an endpoint: equal endpoints get the same identity. */
 export function endpointKey(endpoint: Endpoint): string {
   switch (endpoint.kind) {
     case 'pod': {
-      const labels = Object.keys(endpoint.labels)
-        .sort()
-        .map((key) => `${key}=${endpoint.labels[key]}`)
-        .join(',');
+      const labels = labelText(endpoint.labels);
       const ports = endpoint.ports ? `:${endpoint.ports.map((p) => `${p.name ?? ''}=${p.port}/${p.protocol}`).join(',')}` : '';
       return `pod:${endpoint.namespace}/${labels}${endpoint.serviceAccount ? `@${endpoint.serviceAccount}` : ''}${ports}`;
     }
@@ -147,11 +152,7 @@ export function isPolicedEndpoint(identity: Identity): boolean {
 export function formatEndpoint(endpoint: Endpoint): string {
   switch (endpoint.kind) {
     case 'pod': {
-      const labels = Object.keys(endpoint.labels)
-        .sort()
-        .map((key) => `${key}=${endpoint.labels[key]}`)
-        .join(',');
-      const shown = endpoint.name ?? (labels === '' ? '' : labels);
+      const shown = endpoint.name ?? labelText(endpoint.labels);
       return shown === '' ? endpoint.namespace : `${endpoint.namespace}/${shown}`;
     }
     case 'reserved':

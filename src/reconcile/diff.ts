@@ -107,3 +107,14 @@ export function convergedOwnedPolicies(
   }
   return result;
 }
+
+/** Namespaces holding a profile policy of ours (applied, or kept after a typo). */
+export function namespacesWithOwnedProfile(observed: Iterable<KubeObject>, keys: LabelKeys): Set<string> {
+  const namespaces = new Set<string>();
+  for (const policy of observed) {
+    if (isOwned(policy) && parseGeneratedFrom(policy.metadata?.labels?.[keys.generatedFrom])?.type === 'profile' && policy.metadata?.namespace) {
+      namespaces.add(policy.metadata.namespace);
+    }
+  }
+  return namespaces;
+}

@@ -6,9 +6,8 @@ import type { RenderConfig } from '../config.js';
 import type { Catalog } from '../catalog/types.js';
 import { PolicyEngine } from '../engine/engine.js';
 import type { KubeObject } from '../kube/types.js';
-import { parseGeneratedFrom } from '../render/policies.js';
 import { renderAll, type NamespaceInput, type RenderResult } from '../render/render.js';
-import { convergedOwnedPolicies, isOwned, type ObservedPolicy } from '../reconcile/diff.js';
+import { convergedOwnedPolicies, namespacesWithOwnedProfile, type ObservedPolicy } from '../reconcile/diff.js';
 
 export interface ScenarioInput {
   catalog: Catalog;
@@ -33,11 +32,7 @@ const isCiliumPolicy = (object: KubeObject): object is ObservedPolicy =>
 export function buildScenario(input: ScenarioInput): Scenario {
   const { catalog, config } = input;
   const observedOwned = input.observedOwned ?? [];
-  const withProfilePolicy = new Set(
-    observedOwned
-      .filter((policy) => isOwned(policy) && parseGeneratedFrom(policy.metadata.labels?.[config.keys.generatedFrom])?.type === 'profile')
-      .map((policy) => policy.metadata.namespace ?? ''),
-  );
+  const withProfilePolicy = namespacesWithOwnedProfile(observedOwned, config.keys);
   const rendered = renderAll(input.namespaces, catalog, config, (namespace) => withProfilePolicy.has(namespace));
   // Someone else's object holding a generated name blocks ours (NameConflict): theirs is enforced.
   const observed = [...observedOwned, ...input.otherPolicies.filter(isCiliumPolicy)];

@@ -12,7 +12,7 @@ import type { NamespaceIntent } from '../labels.js';
 import { jsonEqual } from '../render/canonical.js';
 import { parseGeneratedFrom, type SourceType } from '../render/policies.js';
 import { objectKey, renderAll, type RetainRule } from '../render/render.js';
-import { diffPolicies, isOwned, type ObservedPolicy } from '../reconcile/diff.js';
+import { diffPolicies, isOwned, namespacesWithOwnedProfile, type ObservedPolicy } from '../reconcile/diff.js';
 import { formatSince, humanDuration, readDisabledSince, type ConfigMap } from '../reconcile/escape-hatch.js';
 import { isTerminating } from '../reconcile/state.js';
 import { grantedRules, specsOf, wideningRules } from './foreign.js';
@@ -167,11 +167,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
   const live = snapshot.namespaces.filter((namespace) => !isTerminating(namespace) && namespace.metadata?.name);
   const liveNames = new Set(live.map((namespace) => namespace.metadata!.name!));
   const labelsOf = new Map(live.map((namespace) => [namespace.metadata!.name!, namespace.metadata?.labels ?? {}]));
-  const withProfilePolicy = new Set(
-    snapshot.policies
-      .filter((policy) => isOwned(policy) && parseGeneratedFrom(policy.metadata.labels?.[keys.generatedFrom])?.type === 'profile')
-      .map((policy) => policy.metadata.namespace ?? ''),
-  );
+  const withProfilePolicy = namespacesWithOwnedProfile(snapshot.policies, keys);
   const rendered = renderAll(
     live.map((namespace) => ({ name: namespace.metadata!.name!, labels: namespace.metadata?.labels ?? {} })),
     catalog,

@@ -10,7 +10,7 @@ import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { Operator, type OperatorOptions } from '../../src/operator.js';
 import { canonicalize } from '../../src/render/canonical.js';
 import { renderAll } from '../../src/render/render.js';
-import { convergedOwnedPolicies, isOwned, type ObservedPolicy } from '../../src/reconcile/diff.js';
+import { convergedOwnedPolicies, namespacesWithOwnedProfile, type ObservedPolicy } from '../../src/reconcile/diff.js';
 import { TestApiServer } from './apiserver/server.js';
 import type { KubeObject as ServerObject } from './apiserver/types.js';
 import { DEFAULT_CATALOG_DIR } from './project.js';
@@ -103,11 +103,7 @@ export function expectedObjects(server: TestApiServer, config: RenderConfig = ma
     ...server.list('cilium.io/v2', 'ciliumnetworkpolicies').filter((policy) => liveNames.has(policy.metadata?.namespace ?? '')),
     ...server.list('cilium.io/v2', 'ciliumclusterwidenetworkpolicies'),
   ] as unknown as ObservedPolicy[];
-  const withProfilePolicy = new Set(
-    observed
-      .filter((policy) => isOwned(policy) && String(policy.metadata.labels?.[config.keys.generatedFrom] ?? '').startsWith('profile.'))
-      .map((policy) => policy.metadata.namespace ?? ''),
-  );
+  const withProfilePolicy = namespacesWithOwnedProfile(observed, config.keys);
   const rendered = renderAll(namespaces, catalog, config, (namespace) => withProfilePolicy.has(namespace));
   // access-<S>-ingress is created only in a home namespace that exists.
   const desired = rendered.objects.filter((object) => object.metadata.namespace === undefined || liveNames.has(object.metadata.namespace));

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { CommandError, UsageError } from './flags.js';
 import type { CommandIO } from './io.js';
+import { diagnoseCommand } from './diagnose.js';
 import { renderCommand } from './render.js';
 import { simulateCommand } from './simulate.js';
 import { runCommand } from './run.js';
@@ -17,6 +18,7 @@ const COMMANDS: Record<string, { run: Command; summary: string }> = {
   render: { run: renderCommand, summary: 'print the policies for catalog and Namespace files (offline)' },
   status: { run: (argv, io) => statusCommand(argv, io), summary: 'report what is in sync, enforced and wrong in the cluster (read-only)' },
   simulate: { run: simulateCommand, summary: 'can A reach B on port P? decide flows under Cilium semantics, with reasons (offline or live)' },
+  diagnose: { run: diagnoseCommand, summary: "explain Hubble's dropped flows and name the label change that fixes each" },
   version: { run: versionCommand, summary: 'print the version' },
 };
 
@@ -69,5 +71,6 @@ export const processIO: CommandIO = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
   readStdin: () => readFileSync(0, 'utf8'),
+  openStdin: () => process.stdin,
   env: process.env,
 };

@@ -80,17 +80,35 @@ export class PolicyEngine {
 
   constructor(input: EngineInput) {
     for (const namespace of input.namespaces) this.namespaceLabels.set(namespace.name, namespace.labels);
-    for (const policy of input.policies) {
-      for (const subject of compilePolicy(policy)) {
-        if (subject.namespace === undefined) {
-          this.clusterwide.push(subject);
-        } else {
-          let list = this.namespaced.get(subject.namespace);
-          if (!list) this.namespaced.set(subject.namespace, (list = []));
-          list.push(subject);
-        }
+    for (const policy of input.policies) this.addSubjects(compilePolicy(policy));
+  }
+
+  private addSubjects(subjects: readonly CompiledSubject[]): void {
+    for (const subject of subjects) {
+      if (subject.namespace === undefined) {
+        this.clusterwide.push(subject);
+      } else {
+        let list = this.namespaced.get(subject.namespace);
+        if (!list) this.namespaced.set(subject.namespace, (list = []));
+        list.push(subject);
       }
     }
+  }
+
+  /**
+   * The same world with some policies replaced: those named in `remove` (`Kind namespace/name`, as
+   * reasons name them) are left out, `add` compiled in; namespace labels can be replaced too. The
+   * other policies are shared, already compiled: a what-if costs what changes, not the world.
+   */
+  derive(change: { remove: ReadonlySet<string>; add: readonly KubeObject[]; namespaces?: readonly NamespaceLabels[] }): PolicyEngine {
+    const next = new PolicyEngine({ namespaces: [], policies: [] });
+    for (const [name, labels] of this.namespaceLabels) next.namespaceLabels.set(name, labels);
+    for (const namespace of change.namespaces ?? []) next.namespaceLabels.set(namespace.name, namespace.labels);
+    const keep = (subject: CompiledSubject) => !change.remove.has(subject.policy);
+    next.addSubjects(this.clusterwide.filter(keep));
+    for (const subjects of this.namespaced.values()) next.addSubjects(subjects.filter(keep));
+    for (const policy of change.add) next.addSubjects(compilePolicy(policy));
+    return next;
   }
 
   /** Namespaces the engine was given, by name. */

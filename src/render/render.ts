@@ -153,19 +153,29 @@ export function renderAll(
   hasProfilePolicy: (namespace: string) => boolean = () => false,
 ): RenderResult {
   const sorted = [...namespaces].sort((a, b) => compareStrings(a.name, b.name));
+  const names = catalogNames(catalog);
+  const intents = sorted.map((namespace) => evaluateNamespace(namespace.name, namespace.labels, names, config));
+  return renderIntents(intents, catalog, config, hasProfilePolicy);
+}
+
+/** `renderAll` for namespaces already evaluated (sorted by name): what a what-if with changed labels re-renders. */
+export function renderIntents(
+  intents: readonly NamespaceIntent[],
+  catalog: Catalog,
+  config: RenderConfig,
+  hasProfilePolicy: (namespace: string) => boolean = () => false,
+): RenderResult {
   const objects: PolicyObject[] = [];
-  const intents: NamespaceIntent[] = [];
   const retain: RetainRule[] = [];
-  for (const namespace of sorted) {
-    const rendered = renderNamespace(namespace, catalog, config);
-    intents.push(rendered.intent);
+  for (const intent of intents) {
+    const rendered = renderIntent(intent, catalog, config);
     objects.push(...rendered.objects);
     retain.push(...rendered.retain);
   }
   objects.push(...renderSharedPolicies(catalog, intents, config, unappliedProfileNamespaces(intents, hasProfilePolicy)));
   objects.sort(compareObjects);
   retain.push(...renderClusterPolicies(catalog, config).retain, ...rejectedServiceRetain(catalog));
-  return { objects, namespaces: intents, retain };
+  return { objects, namespaces: [...intents], retain };
 }
 
 function compareStrings(a: string, b: string): number {

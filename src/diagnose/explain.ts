@@ -13,7 +13,9 @@ import { renderClusterPolicies } from '../render/render.js';
 import { formatEndpoint, type Endpoint, type Protocol } from '../engine/identity.js';
 import { formatPort } from '../simulate/flows.js';
 import { sideSummary } from '../simulate/format.js';
-import { matrixPlan, type MatrixPlan } from '../simulate/matrix.js';
+import { matrixPlan } from '../simulate/matrix.js';
+import type { Catalog } from '../catalog/types.js';
+import { isRecord } from '../kube/types.js';
 import { buildScenario, whatIf, type Scenario, type ScenarioInput } from '../simulate/scenario.js';
 import type { PodInput } from '../simulate/inputs.js';
 import { POLICY_DROP_REASONS, type DroppedFlow, type FlowEndpoint } from './hubble.js';
@@ -66,7 +68,7 @@ export class Diagnoser {
   private readonly base: Scenario;
   private readonly labels: Map<string, Readonly<Record<string, string>>>;
   private readonly whatIf = new Map<string, Scenario>();
-  private plan: MatrixPlan | undefined;
+  private probes: Probe[] | undefined;
 
   /** `pods`: workloads from --pods, whose declared ports resolve named ports for the flows' pods. */
   constructor(
@@ -281,25 +283,22 @@ export class Diagnoser {
     };
   }
 
-  /** What a namespace's unlabelled pod may do, as `egress|ingress peer port` cells (the simulate matrix's peers). */
+  /**
+   * What a namespace's unlabelled pod may do, as `egress to|ingress from PEER PORT` cells. The peers
+   * are every namespace (as in the simulate matrix), the matrix's destinations, and the peers the
+   * catalog's profiles name (a gateway, a monitoring pod), on the ports their rules name.
+   */
   private allowedCells(scenario: Scenario, namespace: string): Set<string> {
-    this.plan ??= matrixPlan(this.input.namespaces.map((ns) => ns.name), this.input.catalog, [], { port: 8080, protocol: 'TCP' });
-    const plan = this.plan;
+    this.probes ??= probesOf(this.input.namespaces.map((ns) => ns.name), this.input.catalog);
     const engine = scenario.engine;
     const self = engine.identity({ kind: 'pod', namespace, labels: {} });
     const cells = new Set<string>();
-    for (const target of plan.targets) {
-      const peer = engine.identity(target.endpoint);
+    for (const probe of this.probes) {
+      const peer = engine.identity(probe.endpoint);
       if (peer.key === self.key) continue;
-      if (engine.sideVerdict(self, peer, 'egress', target.port, target.protocol) === 'allowed') cells.add(`egress to ${target.text} ${target.portText}`);
-    }
-    for (const source of plan.sources) {
-      const peer = engine.identity(source.endpoint);
-      if (peer.key === self.key) continue;
-      if (engine.sideVerdict(self, peer, 'ingress', 8080, 'TCP') === 'allowed') cells.add(`ingress from ${source.text} 8080/TCP`);
-    }
-    for (const outside of [{ kind: 'world' } as Endpoint, { kind: 'reserved', entity: 'host' } as Endpoint]) {
-      if (engine.sideVerdict(self, engine.identity(outside), 'ingress', 8080, 'TCP') === 'allowed') cells.add(`ingress from ${formatEndpoint(outside)} 8080/TCP`);
+      const text = `${formatEndpoint(probe.endpoint)} ${formatPort(probe.port, probe.protocol)}`;
+      if (engine.sideVerdict(self, peer, 'egress', probe.port, probe.protocol) === 'allowed') cells.add(`egress to ${text}`);
+      if (engine.sideVerdict(self, peer, 'ingress', probe.port, probe.protocol) === 'allowed') cells.add(`ingress from ${text}`);
     }
     return cells;
   }
@@ -329,6 +328,56 @@ export class Diagnoser {
     }
     return notes.length > 0 ? ` (${[...new Set(notes)].join('; ')})` : '';
   }
+}
+
+interface Probe {
+  endpoint: Endpoint;
+  port: number;
+  protocol: Protocol;
+}
+
+/** The peers and ports a profile switch is judged on: the matrix's, and those the profiles' rules name. */
+function probesOf(namespaces: readonly string[], catalog: Catalog): Probe[] {
+  const plan = matrixPlan(namespaces, catalog, [], { port: 8080, protocol: 'TCP' });
+  const probes: Probe[] = plan.targets.map((t) => ({ endpoint: t.endpoint, port: t.port, protocol: t.protocol }));
+  for (const extra of [{ kind: 'reserved', entity: 'host' }, { kind: 'reserved', entity: 'remote-node' }] as Endpoint[]) probes.push({ endpoint: extra, port: 8080, protocol: 'TCP' });
+  for (const profile of catalog.profiles.values()) {
+    for (const rule of [...profile.ingress, ...profile.egress]) {
+      const ports = rulePorts(rule);
+      const selectors = [...asList(rule.fromEndpoints), ...asList(rule.toEndpoints)];
+      for (const selector of selectors) {
+        const labels: Record<string, string> = {};
+        let namespace: string | undefined;
+        for (const [key, value] of Object.entries(isRecord(selector) && isRecord(selector.matchLabels) ? selector.matchLabels : {})) {
+          const bare = key.replace(/^(k8s|any):/, '');
+          if (bare === 'io.kubernetes.pod.namespace') namespace = String(value);
+          else if (!bare.startsWith('io.cilium.k8s.')) labels[bare] = String(value);
+        }
+        if (namespace !== undefined) for (const port of ports) probes.push({ endpoint: { kind: 'pod', namespace, labels }, ...port });
+      }
+      if (asList(rule.toEntities).includes('world') || asList(rule.fromEntities).includes('world')) for (const port of ports) probes.push({ endpoint: { kind: 'world' }, ...port });
+    }
+  }
+  const seen = new Set<string>();
+  return probes.filter((probe) => {
+    const key = `${JSON.stringify(probe.endpoint)} ${probe.port}/${probe.protocol}`;
+    return !seen.has(key) && seen.add(key) !== undefined;
+  });
+}
+
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+
+/** The numeric ports a rule names (TCP for ANY), or 8080/TCP when it names none. */
+function rulePorts(rule: Record<string, unknown>): Array<{ port: number; protocol: Protocol }> {
+  const ports: Array<{ port: number; protocol: Protocol }> = [];
+  for (const entry of asList(rule.toPorts)) {
+    for (const port of asList(isRecord(entry) ? entry.ports : undefined)) {
+      if (!isRecord(port) || !/^[1-9][0-9]*$/.test(String(port.port ?? ''))) continue;
+      const protocol = String(port.protocol ?? 'TCP').toUpperCase();
+      ports.push({ port: Number(port.port), protocol: protocol === 'UDP' || protocol === 'SCTP' ? protocol : 'TCP' });
+    }
+  }
+  return ports.length > 0 ? ports : [{ port: 8080, protocol: 'TCP' }];
 }
 
 function describeRefusal(side: SideVerdict): string {

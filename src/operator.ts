@@ -9,7 +9,8 @@ import type { KubeApi } from './kube/api.js';
 import { compactPolicy, SpecInterner, withoutManagedFields } from './kube/compact.js';
 import { EventRecorder } from './kube/events.js';
 import { ListWatchCache, type CacheEventType } from './kube/informer.js';
-import { LeaderElector, type LeaderElectionOptions } from './kube/leader.js';
+import { LeaderElector, NotLeaderError, type LeaderElectionOptions } from './kube/leader.js';
+import { scopedApi } from './kube/scoped-api.js';
 import { RESOURCES, type ResourceRef } from './kube/resources.js';
 import type { KubeObject, Namespace } from './kube/types.js';
 import { errorMessage, type Logger } from './observability/logger.js';
@@ -47,8 +48,10 @@ export interface OperatorOptions {
   cache?: CacheSettings;
   /** Catalog status writes are coalesced: at most one per object per this many ms. */
   statusDelayMs?: number;
+  /** Every key is reconciled again this often (low priority): nothing waits on a long backoff or a missed event. 0: never. */
+  resyncPeriodMs?: number;
   /** Called when this replica loses the lease after having held it (the process should exit). */
-  onLostLeadership?: () => void;
+  onLostLeadership?: (reason: string) => void;
 }
 
 const CLUSTER_KEY = 'cluster';
@@ -66,6 +69,9 @@ export class Operator {
   private readonly servicesWithIngress = new Set<string>();
   private stopping = false;
   private leading = false;
+  /** Aborted when this replica stops leading: every request of the term is cancelled. */
+  private term: AbortController | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: OperatorOptions) {
     const { api, config, logger, metrics } = options;
@@ -107,7 +113,15 @@ export class Operator {
       policies: cache<ObservedPolicy>(RESOURCES.ciliumNetworkPolicies, (policy, _old, type) => this.policyChanged(policy, type), managed),
       // By name, not label: RBAC then limits list and watch to this one ConfigMap, and a copy that
       // lost its label (restored from a backup) is still seen and updated rather than re-created.
-      state: cache<ConfigMap>(RESOURCES.configMaps, () => this.add('cluster', STATE_KEY), { fieldSelector: `metadata.name=${STATE_CONFIGMAP_NAME}` }, options.operatorNamespace),
+      state: cache<ConfigMap>(
+        RESOURCES.configMaps,
+        (configMap) => {
+          this.reconcilers.noteEscapeHatch(configMap);
+          this.add('cluster', STATE_KEY);
+        },
+        { fieldSelector: `metadata.name=${STATE_CONFIGMAP_NAME}` },
+        options.operatorNamespace,
+      ),
       clusterPolicies: cache<ObservedPolicy>(
         RESOURCES.ciliumClusterwideNetworkPolicies,
         (policy, _old, type) => {
@@ -117,14 +131,34 @@ export class Operator {
       ),
     };
     this.state = new ClusterState(caches, config);
+    if (options.leaderElection.enabled) {
+      const { enabled: _enabled, ...settings } = options.leaderElection;
+      this.elector = new LeaderElector({
+        ...settings,
+        api,
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: (reason) => this.lostLeadership(reason),
+        onError: (error) => logger.warn('leader election', { error: errorMessage(error) }),
+      });
+    }
+    // Every write of the reconcilers and of Events passes this fence right before it is sent: with
+    // leader election, only within the renew deadline of the last renewal (fencing by time).
+    const elector = this.elector;
+    const writeApi = scopedApi(api, {
+      fence: elector
+        ? () => elector.checkCanWrite()
+        : () => {
+            if (!this.leading) throw new NotLeaderError('the operator is not running its controllers; write not sent');
+          },
+    });
     const events = new EventRecorder(
-      api,
+      writeApi,
       options.leaderElection.identity,
       (error) => logger.warn('event not recorded', { error: errorMessage(error) }),
       options.dryRun ? { onDryRun: (event) => logger.info('dry-run: would record event', event) } : undefined,
     );
     this.reconcilers = new Reconcilers({
-      api,
+      api: writeApi,
       operatorNamespace: options.operatorNamespace,
       state: this.state,
       config,
@@ -132,18 +166,10 @@ export class Operator {
       logger,
       dryRun: options.dryRun,
       onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }),
+      onEscapeHatchRecordRefused: (reason) => metrics.escapeHatchRecordRefused.inc({ reason }),
     });
     metrics.setSnapshotSource(() => (this.state.hasSynced() ? this.snapshot() : undefined));
-    if (options.leaderElection.enabled) {
-      const { enabled: _enabled, ...settings } = options.leaderElection;
-      this.elector = new LeaderElector({
-        ...settings,
-        api,
-        onStartedLeading: () => this.startLeading(),
-        onStoppedLeading: () => this.lostLeadership(),
-        onError: (error) => logger.warn('leader election', { error: errorMessage(error) }),
-      });
-    }
+    metrics.setLeaderSource(() => this.isLeader());
   }
 
   /** Starts the caches and the campaign for leadership; resolves once the caches have synced. */
@@ -151,6 +177,8 @@ export class Operator {
     for (const informer of this.caches) informer.start();
     await Promise.all(this.caches.map((informer) => informer.waitForSync(signal)));
     this.options.logger.info('caches synced', { namespaces: this.state.caches.namespaces.list().length });
+    this.reconcilers.noteEscapeHatch(this.state.caches.state.get(STATE_CONFIGMAP_NAME, this.options.operatorNamespace));
+    for (const intent of this.state.liveIntents()) if (intent.enforcementDisabled) this.reconcilers.noteEscapeHatch(undefined, intent.namespace);
     if (this.elector) this.elector.start();
     else this.startLeading();
   }
@@ -159,43 +187,62 @@ export class Operator {
     return this.state.hasSynced();
   }
 
+  /** Leads and may write: with leader election, only within the renew deadline of the last renewal. */
   isLeader(): boolean {
-    return this.leading;
+    return this.leading && (this.elector?.isLeader() ?? true);
   }
 
   private startLeading(): void {
     if (this.stopping || this.leading) return;
     this.leading = true;
-    this.options.metrics.leader.set(1);
+    const term = new AbortController();
+    this.term = term;
     this.options.logger.info('became leader', { identity: this.options.leaderElection.identity });
-    const make = (controller: string, reconcile: (key: string) => Promise<{ requeueAfter?: number } | void>, concurrency: number) =>
+    const make = (controller: string, reconcile: (key: string, signal: AbortSignal) => Promise<{ requeueAfter?: number } | void>, concurrency: number) =>
       new WorkQueue({
         controller,
         concurrency,
-        reconcile: (key) => reconcile(key),
+        reconcile,
+        signal: term.signal,
         metrics: this.options.metrics,
-        onError: (key, error, retryInMs) =>
-          this.options.logger.warn('reconcile failed', { controller, key, error: errorMessage(error), retryInMs }),
+        onError: (key, error, retryInMs) => {
+          if (!term.signal.aborted) this.options.logger.warn('reconcile failed', { controller, key, error: errorMessage(error), retryInMs });
+        },
       });
     const r = this.reconcilers;
     this.queues = {
-      namespace: make('namespace', (key) => r.reconcileNamespace(key), this.options.concurrency),
-      sharedservice: make('sharedservice', (key) => r.reconcileSharedService(key), Math.min(2, this.options.concurrency)),
-      cluster: make('cluster', (key) => (key === STATE_KEY ? r.reconcileEscapeHatchState() : r.reconcileCluster()), 1),
-      catalog: make('catalog', (key) => r.reconcileCatalogObject(key), Math.min(2, this.options.concurrency)),
+      namespace: make('namespace', (key, signal) => r.reconcileNamespace(key, signal), this.options.concurrency),
+      sharedservice: make('sharedservice', (key, signal) => r.reconcileSharedService(key, signal), Math.min(2, this.options.concurrency)),
+      cluster: make('cluster', (key, signal) => (key === STATE_KEY ? r.reconcileEscapeHatchState(signal) : r.reconcileCluster(signal)), 1),
+      catalog: make('catalog', (key, signal) => r.reconcileCatalogObject(key, signal), Math.min(2, this.options.concurrency)),
     };
     this.enqueueEverything('low');
+    this.scheduleResync();
   }
 
-  private lostLeadership(): void {
+  /** Periodic resync: every key again, in the low lane, so live changes go first. */
+  private scheduleResync(): void {
+    const every = this.options.resyncPeriodMs ?? 0;
+    if (every <= 0) return;
+    this.resyncTimer = setTimeout(() => {
+      if (!this.queues) return;
+      this.options.logger.debug('resync');
+      this.enqueueEverything('low');
+      this.scheduleResync();
+    }, every);
+  }
+
+  private lostLeadership(reason: string): void {
     if (!this.leading) return;
-    this.options.logger.error('lost leadership; stopping', { identity: this.options.leaderElection.identity });
-    this.options.metrics.leader.set(0);
+    this.options.logger.error('lost leadership; stopping', { identity: this.options.leaderElection.identity, reason });
     this.leading = false;
+    // No write after this moment: in-flight requests are aborted, queued keys dropped.
+    this.term?.abort(new NotLeaderError(`leadership lost: ${reason}`));
+    clearTimeout(this.resyncTimer);
     const queues = this.queues;
     this.queues = undefined;
-    if (queues) void Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs: 5_000 })));
-    this.options.onLostLeadership?.();
+    if (queues) void Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs: 0 })));
+    this.options.onLostLeadership?.(reason);
   }
 
   /** Every key there is, including keys of orphans (generated objects whose source is gone). */
@@ -245,6 +292,7 @@ export class Operator {
     this.state.namespacesChanged();
     const enforcement = this.options.config.keys.enforcement;
     const gone = this.state.caches.namespaces.get(name) === undefined || isTerminating(namespace);
+    if (!gone && namespace.metadata?.labels?.[enforcement] === 'disabled') this.reconcilers.noteEscapeHatch(undefined, name);
     if (gone || namespace.metadata?.labels?.[enforcement] !== old?.metadata?.labels?.[enforcement]) this.add('cluster', STATE_KEY);
     this.add('namespace', name);
     const keys = this.options.config.keys;
@@ -332,17 +380,21 @@ export class Operator {
     }
   }
 
-  /** SIGTERM: stop taking work, finish in-flight writes, release the lease, stop the caches. */
-  async stop(drainTimeoutMs = 5_000): Promise<void> {
+  /**
+   * SIGTERM: stop taking work, give in-flight writes `drainTimeoutMs` to finish (then abort them),
+   * release the lease (given `releaseTimeoutMs`; unanswered, it expires on its own), stop the caches.
+   */
+  async stop(drainTimeoutMs = 5_000, releaseTimeoutMs = 2_000): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.resyncTimer);
     for (const timer of this.pendingStatus.values()) clearTimeout(timer);
     this.pendingStatus.clear();
     const queues = this.queues;
     this.queues = undefined;
     if (queues) await Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs })));
-    await this.elector?.stop();
+    await this.elector?.stop(releaseTimeoutMs);
     this.leading = false;
-    this.options.metrics.leader.set(0);
+    this.term?.abort(new Error('stopped'));
     await Promise.all(this.caches.map((informer) => informer.stop()));
   }
 }

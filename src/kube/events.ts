@@ -48,7 +48,7 @@ export class EventRecorder {
    * Records an Event once: the same target, type, reason and note give the same Event name, and an
    * existing Event of that name is not created again.
    */
-  async record(target: EventTarget, type: EventType, reason: string, note: string): Promise<void> {
+  async record(target: EventTarget, type: EventType, reason: string, note: string, signal?: AbortSignal): Promise<void> {
     const namespace = EventRecorder.eventNamespace(target);
     const digest = createHash('sha256').update(JSON.stringify([target.kind, target.name, target.uid ?? '', type, reason, note])).digest('hex').slice(0, 16);
     const name = `${target.name.slice(0, 200)}.${digest}`;
@@ -61,7 +61,7 @@ export class EventRecorder {
     }
     try {
       try {
-        await this.api.get(RESOURCES.events, name, namespace);
+        await this.api.get(RESOURCES.events, name, namespace, { signal });
         this.remember(key);
         return;
       } catch (error) {
@@ -79,10 +79,11 @@ export class EventRecorder {
         reason,
         note: note.slice(0, 1024),
         regarding: { apiVersion: target.apiVersion, kind: target.kind, name: target.name, ...(target.uid ? { uid: target.uid } : {}), ...(target.namespace ? { namespace: target.namespace } : {}) },
-      });
+      }, { signal });
       this.remember(key);
     } catch (error) {
       if (isAlreadyExists(error)) this.remember(key);
+      else if (signal?.aborted) throw signal.reason;
       else this.onError(error);
     }
   }

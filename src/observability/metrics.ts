@@ -45,6 +45,7 @@ const WATCH_RESTART_REASONS: readonly RestartReason[] = ['closed', 'gone', 'stal
 export class OperatorMetrics implements WorkQueueMetrics {
   readonly registry = new Registry();
   private snapshot: () => ClusterSnapshot | undefined = () => undefined;
+  private leading: () => boolean = () => false;
 
   readonly reconcileTotal = new Counter({
     name: 'netpol_profiles_reconcile_total',
@@ -83,7 +84,12 @@ export class OperatorMetrics implements WorkQueueMetrics {
     labelNames: ['resource', 'reason'] as const,
     registers: [this.registry],
   });
-  readonly leader = new Gauge({ name: 'netpol_profiles_leader', help: '1 on the replica that holds the leader lease.', registers: [this.registry] });
+  readonly escapeHatchRecordRefused = new Counter({
+    name: 'netpol_profiles_escape_hatch_record_refused_total',
+    help: 'Entries of the escape-hatch record (ConfigMap netpol-profiles-state) refused and rewritten, by reason (Unparsable, InFuture).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly buildInfo = new Gauge({
     name: 'netpol_profiles_build_info',
     help: 'Always 1; the version label says which build is running.',
@@ -94,9 +100,19 @@ export class OperatorMetrics implements WorkQueueMetrics {
   constructor(version: string) {
     // The gauges' collect() runs with the gauge as `this`; read the snapshot through a closure.
     const read = (): ClusterSnapshot | undefined => this.snapshot();
+    const leading = (): boolean => this.leading();
     collectDefaultMetrics({ register: this.registry });
     this.buildInfo.set({ version }, 1);
-    this.leader.set(0);
+    // Read at scrape time from the elector: 1 only while the last renewal is within the renew
+    // deadline, so two replicas never both say 1, even when the old leader's event loop lags.
+    new Gauge({
+      name: 'netpol_profiles_leader',
+      help: '1 on the replica that holds the leader lease.',
+      registers: [this.registry],
+      collect() {
+        this.set(leading() ? 1 : 0);
+      },
+    });
     for (const controller of CONTROLLERS) {
       for (const result of ['success', 'error', 'requeue'] as const) this.reconcileTotal.inc({ controller, result }, 0);
       this.workqueueDepth.set({ controller }, 0);
@@ -104,6 +120,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
     }
     for (const verb of WRITE_VERBS) for (const kind of WRITE_KINDS) this.apiWrites.inc({ verb, kind }, 0);
     for (const kind of POLICY_KINDS) this.driftCorrections.inc({ kind }, 0);
+    for (const reason of ['Unparsable', 'InFuture']) this.escapeHatchRecordRefused.inc({ reason }, 0);
     for (const resource of WATCHED_RESOURCES) for (const reason of WATCH_RESTART_REASONS) this.watchRestarts.inc({ resource, reason }, 0);
 
     new Gauge({
@@ -158,6 +175,11 @@ export class OperatorMetrics implements WorkQueueMetrics {
         for (const kind of POLICY_KINDS) this.set({ kind }, counts?.get(kind) ?? 0);
       },
     });
+  }
+
+  /** Whether this replica leads (and may write), for `netpol_profiles_leader`. */
+  setLeaderSource(source: () => boolean): void {
+    this.leading = source;
   }
 
   /** Where the scrape-time gauges read the cluster's state from (the operator's caches). */

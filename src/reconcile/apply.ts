@@ -11,7 +11,8 @@ import { RESOURCES, type ResourceRef } from '../kube/resources.js';
 import type { PolicyKind, PolicyObject } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { objectKey } from '../render/render.js';
-import { isInSync, isOwned, rewritten, type ObservedPolicy, type PolicyDiff } from './diff.js';
+import { holdReplaced, isInSync, isOwned, rewritten, type ObservedPolicy, type PolicyDiff } from './diff.js';
+import type { LabelKeys } from '../config.js';
 
 export interface ApplyOutcome {
   created: string[];
@@ -25,6 +26,7 @@ export interface ApplyContext {
   api: KubeApi;
   logger: Logger;
   dryRun: boolean;
+  config: { keys: LabelKeys };
   onDriftCorrected(kind: PolicyKind): void;
 }
 
@@ -77,6 +79,8 @@ export class DriftTracker {
 export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: DriftTracker, desired: readonly PolicyObject[]): Promise<ApplyOutcome> {
   const { api, logger, dryRun } = context;
   const outcome: ApplyOutcome = { created: [], updated: [], deleted: [], conflicts: diff.conflicts.map((c) => displayName(c.desired)) };
+  /** Desired objects that could not be created: what they replace is not deleted (make-before-break). */
+  const blocked: PolicyObject[] = diff.conflicts.map((c) => c.desired);
   const changed = new Set([...diff.create, ...diff.update.map((u) => u.desired)].map(objectKey));
   for (const object of desired) if (!changed.has(objectKey(object))) drift.noteInSync(object);
 
@@ -96,6 +100,7 @@ export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: 
       const existing = await api.get<ObservedPolicy>(resource, object.metadata.name, object.metadata.namespace);
       if (!isOwned(existing)) {
         outcome.conflicts.push(displayName(object));
+        blocked.push(object);
         continue;
       }
       if (!isInSync(object, existing)) {
@@ -117,7 +122,9 @@ export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: 
     outcome.updated.push(displayName(object));
   }
 
-  for (const object of diff.delete) {
+  const { deletes, held } = holdReplaced(diff.delete, blocked, context.config.keys);
+  for (const object of held) logger.info('kept until its replacement can be created', { kind: object.kind, object: displayName(object) });
+  for (const object of deletes) {
     if (dryRun) {
       logger.info('dry-run: would delete', { kind: object.kind, object: displayName(object) });
       continue;

@@ -115,6 +115,7 @@ function classify(
     else entry(object, 'in-sync');
   }
   const deleted = new Set(diff.delete.map(objectKey));
+  const held = new Set(diff.held.map(objectKey));
   const unmanagedOwned: ObservedPolicy[] = [];
   for (const object of observed) {
     const key = objectKey(object);
@@ -122,6 +123,7 @@ function classify(
     const source = parseGeneratedFrom(object.metadata.labels?.[keys.generatedFrom]);
     if (object.kind === CNP && !CNP_SOURCES.includes(source?.type as SourceType)) unmanagedOwned.push(object);
     else if (deleted.has(key)) entry(object, 'extra');
+    else if (held.has(key)) entry(object, 'kept', 'kept until the policy that replaces it can be created (its name is held by another object)');
     else entry(object, 'kept', `kept as it is while its ${source!.type === 'profile' ? 'profile label or NetworkProfile' : source!.type === 'baseline' ? 'NetworkBaseline' : 'SharedService'} is invalid`);
   }
   return { states, unmanagedOwned };

@@ -145,6 +145,19 @@ describe('operator (integration)', function () {
     expect(kept.spec).to.deep.equal(foreign.spec);
   });
 
+  it('keeps the old profile while the new one cannot be created under a squatted name (make-before-break)', async () => {
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    const squatter = { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'profile-isolated', namespace: 'shop' }, spec: { endpointSelector: {}, ingress: [{}] } };
+    server.apply(squatter);
+    server.apply(namespace('shop', { [`${D}/profile`]: 'isolated' }));
+    await eventually(() => expect(eventsFor(server, 'shop').map((e) => e.reason)).to.include('NameConflict'));
+    await running.operator.waitForIdle();
+    expect(cnp('shop', 'profile-standard'), 'the old profile stays until the new one exists').to.not.equal(undefined);
+    expect(cnp('shop', 'profile-isolated')?.metadata?.labels).to.equal(undefined);
+  });
+
   it('updates every namespace when a profile changes, and adds a new baseline', async () => {
     for (const name of ['a', 'b', 'c']) server.apply(namespace(name, { [`${D}/profile`]: 'isolated' }));
     running = await startOperator(server);

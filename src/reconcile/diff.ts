@@ -5,7 +5,7 @@
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type LabelKeys } from '../config.js';
 import type { KubeObject, PolicyObject } from '../kube/types.js';
 import { jsonEqual } from '../render/canonical.js';
-import { parseGeneratedFrom } from '../render/policies.js';
+import { generatedSource } from '../render/policies.js';
 import { objectKey, type RetainRule } from '../render/render.js';
 
 export interface ObservedPolicy extends KubeObject {
@@ -33,7 +33,7 @@ export interface PolicyDiff {
  * object it replaces stays (make-before-break); independent objects (access, baselines) have none.
  */
 export function replacementGroup(object: { kind?: string; metadata?: { namespace?: string; labels?: Record<string, string> } }, keys: LabelKeys): string | undefined {
-  const source = parseGeneratedFrom(object.metadata?.labels?.[keys.generatedFrom]);
+  const source = generatedSource(object, keys);
   if (source?.type === 'profile') return `profile/${object.metadata?.namespace ?? ''}`;
   if (source?.type === 'access-ingress') return `access-ingress/${source.source}`;
   return undefined;
@@ -70,7 +70,8 @@ export function rewritten(observed: ObservedPolicy, desired: PolicyObject): Obse
 
 function isRetained(observed: ObservedPolicy, retain: readonly RetainRule[], keys: LabelKeys): boolean {
   if (retain.length === 0) return false;
-  const source = parseGeneratedFrom(observed.metadata.labels?.[keys.generatedFrom]);
+  // Only an object we would generate can be kept: anything else carrying our label is pruned.
+  const source = generatedSource(observed, keys);
   return retain.some(
     (rule) =>
       (rule.anyNamespace === true || rule.namespace === observed.metadata.namespace) &&

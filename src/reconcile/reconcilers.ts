@@ -90,7 +90,7 @@ export class Reconcilers {
     }
     const intent = state.intent(namespace);
     const rendered = renderIntent(intent, state.catalog(), this.context.config);
-    const observed = state.ownedPoliciesIn(name, ['profile', 'access']);
+    const observed = state.namespacePolicies(name);
     const diff = diffPolicies(rendered.objects, observed, rendered.retain, this.keys);
     const outcome = await this.apply(diff, rendered.objects, signal);
     const target = { apiVersion: 'v1', kind: 'Namespace', name, uid: namespace.metadata?.uid };

@@ -158,6 +158,42 @@ describe('operator (integration)', function () {
     expect(cnp('shop', 'profile-isolated')?.metadata?.labels).to.equal(undefined);
   });
 
+  it('prunes whatever carries our managed-by label but is not an object it would generate, kept policies aside', async () => {
+    const owned = (name: string, namespace: string | undefined, generatedFrom?: string) => ({
+      apiVersion: 'cilium.io/v2',
+      kind: namespace ? 'CiliumNetworkPolicy' : 'CiliumClusterwideNetworkPolicy',
+      metadata: {
+        name,
+        ...(namespace ? { namespace } : {}),
+        labels: { 'app.kubernetes.io/managed-by': 'netpol-profiles', ...(generatedFrom ? { [`${D}/generated-from`]: generatedFrom } : {}) },
+      },
+      spec: { endpointSelector: {}, ingress: [{ fromEntities: ['all'] }], egress: [{ toEntities: ['all'] }] },
+    });
+    // `shop` had profile standard; its label now has a typo, so profile-standard is kept.
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    await running.stop();
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standrad' }));
+    for (const object of [
+      owned('no-source', 'shop'),
+      owned('unknown-type', 'shop', 'bogus.x'),
+      owned('allow-all', 'shop', 'profile.standard'),
+      owned('access-web', 'shop', 'profile.web'),
+      owned('baseline-sneaky', 'shop', 'baseline.sneaky'),
+      owned('cluster-no-source', undefined),
+      owned('not-a-baseline-name', undefined, 'baseline.dns'),
+    ]) {
+      server.apply(object);
+    }
+    running = await startOperator(server);
+    await eventually(() => {
+      expect(server.list(...CNP, 'shop').map((object) => object.metadata?.name)).to.deep.equal(['profile-standard']);
+      expect(server.get(...CCNP, undefined, 'cluster-no-source')).to.equal(undefined);
+      expect(server.get(...CCNP, undefined, 'not-a-baseline-name')).to.equal(undefined);
+    });
+  });
+
   it('updates every namespace when a profile changes, and adds a new baseline', async () => {
     for (const name of ['a', 'b', 'c']) server.apply(namespace(name, { [`${D}/profile`]: 'isolated' }));
     running = await startOperator(server);

@@ -65,6 +65,7 @@ export class Operator {
   private queues: { namespace: WorkQueue; sharedservice: WorkQueue; cluster: WorkQueue; catalog: WorkQueue } | undefined;
   private readonly elector: LeaderElector | undefined;
   private readonly pendingStatus = new Map<string, NodeJS.Timeout>();
+  private readonly interner = new SpecInterner();
   /** Services that have (or had) an access-ingress object: their key must follow namespace changes. */
   private readonly servicesWithIngress = new Set<string>();
   private stopping = false;
@@ -76,7 +77,7 @@ export class Operator {
   constructor(private readonly options: OperatorOptions) {
     const { api, config, logger, metrics } = options;
     const managed = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` };
-    const interner = new SpecInterner();
+    const interner = this.interner;
     const cache = <T extends KubeObject>(
       resource: ResourceRef,
       onChange: (object: T, old: T | undefined, type: CacheEventType) => void,
@@ -367,6 +368,17 @@ export class Operator {
       ['CiliumClusterwideNetworkPolicy', this.state.caches.clusterPolicies.list().length],
     ]);
     return { enforcementDisabled, namespacesPerProfile, labelErrors, managedPolicies };
+  }
+
+  /** Sizes of what the operator remembers beyond its caches; each is bounded (tests and the soak benchmark check). */
+  memory(): Record<string, number> {
+    return {
+      ...this.reconcilers.memory(),
+      intents: this.state.intentCount,
+      servicesWithIngress: this.servicesWithIngress.size,
+      internedSpecs: this.interner.size,
+      internedBytes: this.interner.bytes,
+    };
   }
 
   /** Resolves when no reconcile is queued or running (tests and benchmarks). */

@@ -49,7 +49,8 @@ function contentHash(spec: unknown, specs: unknown, labels: Readonly<Record<stri
  * catalog change, and the echo of our own write (nothing to do) from someone else's edit.
  */
 export class DriftTracker {
-  private readonly inSync = new Map<string, string>();
+  /** Namespace ('' for cluster-scoped objects) → object key → content hash. */
+  private readonly inSync = new Map<string, Map<string, string>>();
 
   constructor(private readonly generatedFromKey: string) {}
 
@@ -57,22 +58,43 @@ export class DriftTracker {
     return contentHash(object.spec, object.specs, object.metadata.labels, this.generatedFromKey);
   }
 
+  private remembered(object: { kind?: string; metadata?: { namespace?: string; name?: string } }): string | undefined {
+    return this.inSync.get(object.metadata?.namespace ?? '')?.get(objectKey(object));
+  }
+
   noteInSync(desired: PolicyObject): void {
-    this.inSync.set(objectKey(desired), this.hash(desired));
+    const scope = desired.metadata.namespace ?? '';
+    let entries = this.inSync.get(scope);
+    if (!entries) this.inSync.set(scope, (entries = new Map()));
+    entries.set(objectKey(desired), this.hash(desired));
   }
 
   /** The object differs from (or lacks) a desired content we had already applied: someone else changed it. */
   isDrift(desired: PolicyObject): boolean {
-    return this.inSync.get(objectKey(desired)) === this.hash(desired);
+    return this.remembered(desired) === this.hash(desired);
   }
 
   /** The object holds exactly what we last applied or saw in sync: the echo of our own write. */
   isEcho(observed: ObservedPolicy): boolean {
-    return this.inSync.get(objectKey(observed)) === this.hash(observed);
+    return this.remembered(observed) === this.hash(observed);
   }
 
   forget(object: { kind?: string; metadata?: { namespace?: string; name?: string } }): void {
-    this.inSync.delete(objectKey(object));
+    const scope = object.metadata?.namespace ?? '';
+    const entries = this.inSync.get(scope);
+    entries?.delete(objectKey(object));
+    if (entries?.size === 0) this.inSync.delete(scope);
+  }
+
+  /** A namespace is gone, and its objects with it. */
+  forgetNamespace(namespace: string): void {
+    this.inSync.delete(namespace);
+  }
+
+  get size(): number {
+    let size = 0;
+    for (const entries of this.inSync.values()) size += entries.size;
+    return size;
   }
 }
 

@@ -57,6 +57,11 @@ export class Reconcilers {
     return this.context.config.keys;
   }
 
+  /** Sizes of what the reconcilers remember between reconciles (tests and the soak benchmark check they stay bounded). */
+  memory(): { driftEntries: number; escapeHatchEntries: number; events: number } {
+    return { driftEntries: this.drift.size, escapeHatchEntries: this.escapeHatch.seenDisabled.size + this.escapeHatch.since.size, events: this.context.events.size };
+  }
+
   /** The object is the echo of our own write (see DriftTracker). */
   isEcho(policy: ObservedPolicy): boolean {
     return this.drift.isEcho(policy);
@@ -85,7 +90,11 @@ export class Reconcilers {
     const namespace = state.caches.namespaces.get(name);
     // A namespace that is gone or going takes its policies with it; writing into it would only fail.
     if (!namespace || isTerminating(namespace)) {
-      if (!namespace) state.forgetNamespace(name);
+      if (!namespace) {
+        state.forgetNamespace(name);
+        this.drift.forgetNamespace(name);
+        this.context.events.forgetNamespace(name);
+      }
       return {};
     }
     const intent = state.intent(namespace);

@@ -96,6 +96,11 @@ export class ClusterState {
     this.intents.delete(name);
   }
 
+  /** Namespace intents memoised (one per namespace seen; forgotten when the namespace goes). */
+  get intentCount(): number {
+    return this.intents.size;
+  }
+
   /**
    * Intents of every namespace that exists and is not being deleted; computed once per change of
    * the namespaces or the catalog (status passes and metric scrapes share it).

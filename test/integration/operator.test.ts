@@ -223,6 +223,27 @@ describe('operator (integration)', function () {
     await expectConverged(server);
   });
 
+  it('forgets what it remembered about namespaces that are gone', async () => {
+    server.apply(namespace('stays', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    await running.operator.waitForIdle();
+    // The spec interner is bounded by bytes on its own; everything else is per namespace.
+    const remembered = () => {
+      const { internedBytes: _bytes, internedSpecs: _specs, ...perNamespace } = running!.operator.memory();
+      return perNamespace;
+    };
+    const before = remembered();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20; i++) server.apply(namespace(`short-lived-${i}`, { [`${D}/profile`]: 'isolated', [`access.${D}/postgres`]: 'true' }));
+      await expectConverged(server);
+      for (let i = 0; i < 20; i++) server.delete('v1', 'namespaces', undefined, `short-lived-${i}`);
+      await expectConverged(server);
+      await running.operator.waitForIdle();
+    }
+    expect(remembered()).to.deep.equal(before);
+  });
+
   it('restarted against an in-sync cluster, makes zero writes', async () => {
     for (let i = 0; i < 20; i++) server.apply(namespace(`ns-${i}`, { [`${D}/profile`]: 'standard', [`access.${D}/postgres`]: 'true', [`${D}/enforcement`]: i === 3 ? 'off' : 'enabled' }));
     running = await startOperator(server);

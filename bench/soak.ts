@@ -67,6 +67,20 @@ async function heapUsedMiB(port: number): Promise<number> {
   return Number(/^nodejs_heap_size_used_bytes ([0-9.e+]+)$/m.exec(text)?.[1] ?? NaN) / 2 ** 20;
 }
 
+/** Slope of the least-squares line through (x, y): a trend less fooled by GC's sawtooth than first-to-last. */
+function leastSquaresSlope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
+
 async function converged(server: TestApiServer, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -115,10 +129,13 @@ async function main(): Promise<void> {
   const secondHalf = samples.filter((sample) => sample.seconds > SECONDS / 2);
   if (secondHalf.length > 1) {
     const rss = secondHalf.map((sample) => sample.rss);
-    const first = secondHalf[0]!;
-    const last = secondHalf.at(-1)!;
-    const slope = ((last.rss - first.rss) / (last.seconds - first.seconds)) * 60;
-    console.log(`  second half: RSS min ${Math.min(...rss).toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB, trend ${slope >= 0 ? '+' : ''}${slope.toFixed(1)} MiB/min`);
+    const heap = secondHalf.map((sample) => sample.heap);
+    const trend = (values: number[]) => leastSquaresSlope(secondHalf.map((sample) => sample.seconds), values) * 60;
+    const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
+    console.log(
+      `  second half: RSS min ${Math.min(...rss).toFixed(0)} MiB, max ${Math.max(...rss).toFixed(0)} MiB, trend ${signed(trend(rss))} MiB/min; ` +
+        `heap used min ${Math.min(...heap).toFixed(0)} MiB, max ${Math.max(...heap).toFixed(0)} MiB, trend ${signed(trend(heap))} MiB/min`,
+    );
   }
   const ok = await converged(server, 120_000);
   console.log(`  after the churn: ${ok ? 'converged' : 'NOT converged within 120 s'}; RSS ${rssMiB(operator.child.pid!).toFixed(0)} MiB`);

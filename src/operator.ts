@@ -21,6 +21,8 @@ import { ClusterState, isTerminating, type ObjectCache, type StateCaches } from 
 import { WorkQueue, type AddPriority } from './reconcile/workqueue.js';
 import type { CatalogKind } from './catalog/types.js';
 import { readDisabledSince, STATE_CONFIGMAP_NAME, type ConfigMap } from './reconcile/escape-hatch.js';
+import { reportedProblems } from './labels.js';
+import { MORE_LABEL_PROBLEMS } from './observability/metrics.js';
 
 /** Leader election as `run` configures it: the LeaderElector's settings, and whether to campaign at all. */
 export type LeaderElectionSettings = Pick<
@@ -90,7 +92,8 @@ export class Operator {
         resource,
         ...selector,
         namespace,
-        transform: isPolicy ? (object) => compactPolicy(object, interner) : withoutManagedFields,
+        // An access-<S>-ingress spec is unique to its object (and new with every grant): not shared.
+        transform: isPolicy ? (object) => compactPolicy(object, this.state?.sourceOf(object)?.type === 'access-ingress' ? undefined : interner) : withoutManagedFields,
         pageSize: options.cache?.pageSize,
         stallTimeoutMs: options.cache?.stallTimeoutMs,
         backoff: { baseMs: options.cache?.backoffBaseMs ?? 200, capMs: options.cache?.backoffCapMs ?? 30_000 },
@@ -355,10 +358,12 @@ export class Operator {
     const enforcementDisabled = new Map<string, number | undefined>();
     const recorded = readDisabledSince(this.state.caches.state.get(STATE_CONFIGMAP_NAME, this.options.operatorNamespace));
     const namespacesPerProfile = new Map<string, number>();
-    const labelErrors: Array<{ namespace: string; label: string; reason: string }> = [];
+    const labelErrors: ClusterSnapshot['labelErrors'][number][] = [];
     for (const intent of this.state.liveIntents()) {
       if (intent.enforcementDisabled) enforcementDisabled.set(intent.namespace, recorded.get(intent.namespace));
-      for (const problem of intent.problems) labelErrors.push({ namespace: intent.namespace, label: problem.label, reason: problem.reason });
+      const { shown, more } = reportedProblems(intent.problems);
+      for (const problem of shown) labelErrors.push({ namespace: intent.namespace, label: problem.label, reason: problem.reason, value: 1 });
+      if (more > 0) labelErrors.push({ namespace: intent.namespace, label: MORE_LABEL_PROBLEMS, reason: MORE_LABEL_PROBLEMS, value: more });
       if (intent.protected) continue;
       const profile = intent.profile.state === 'valid' || intent.profile.state === 'unavailable' ? intent.profile.name : 'none';
       if (intent.profile.state !== 'invalid') namespacesPerProfile.set(profile, (namespacesPerProfile.get(profile) ?? 0) + 1);

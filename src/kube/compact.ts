@@ -55,9 +55,9 @@ export function withoutManagedFields<T extends KubeObject>(object: T): T {
   return { ...object, metadata };
 }
 
-/** For caches of generated policies: no managedFields, shared specs. Cached objects are never mutated. */
-export function compactPolicy<T extends KubeObject>(object: T, interner: SpecInterner): T {
+/** For caches of generated policies: no managedFields, shared specs (without an interner: not shared). Cached objects are never mutated. */
+export function compactPolicy<T extends KubeObject>(object: T, interner: SpecInterner | undefined): T {
   const slim = withoutManagedFields(object);
-  if (!('spec' in slim)) return slim;
+  if (!interner || !('spec' in slim)) return slim;
   return { ...slim, spec: interner.intern(slim.spec) };
 }

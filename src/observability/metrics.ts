@@ -12,10 +12,14 @@ export interface ClusterSnapshot {
   enforcementDisabled: ReadonlyMap<string, number | undefined>;
   /** Profile name (or `none`) → non-protected namespaces using it. */
   namespacesPerProfile: ReadonlyMap<string, number>;
-  labelErrors: ReadonlyArray<{ namespace: string; label: string; reason: string }>;
+  /** `value` is 1, or for the `(more)` series of a namespace with many problems, how many more. */
+  labelErrors: ReadonlyArray<{ namespace: string; label: string; reason: string; value: number }>;
   /** Generated objects that exist, by kind. */
   managedPolicies: ReadonlyMap<string, number>;
 }
+
+/** `label` and `reason` of the one series that counts a namespace's label problems beyond the first few. */
+export const MORE_LABEL_PROBLEMS = '(more)';
 
 export const CONTROLLERS = ['namespace', 'sharedservice', 'cluster', 'catalog'] as const;
 export const WRITE_KINDS = [
@@ -157,12 +161,12 @@ export class OperatorMetrics implements WorkQueueMetrics {
     });
     new Gauge({
       name: 'netpol_profiles_label_errors',
-      help: '1 for each current label problem, by namespace, label and reason.',
+      help: '1 for each current label problem, by namespace, label and reason; beyond 5 in a namespace, one series label="(more)" counts the rest.',
       labelNames: ['namespace', 'label', 'reason'] as const,
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const error of read()?.labelErrors ?? []) this.set(error, 1);
+        for (const { value, ...labels } of read()?.labelErrors ?? []) this.set(labels, value);
       },
     });
     new Gauge({

@@ -19,6 +19,7 @@ import { diffPolicies, type ObservedPolicy } from './diff.js';
 import { EscapeHatchMemory, formatSince, humanDuration, nextEscapeHatchState, STATE_CONFIGMAP_NAME, stateConfigMap, type ConfigMap, type RecordProblem } from './escape-hatch.js';
 import { quoteValue } from '../kube/names.js';
 import { isTerminating, type ClusterState } from './state.js';
+import { reportedProblems } from '../labels.js';
 import type { ReconcileResult } from './workqueue.js';
 
 /** How long to wait before looking again at a name held by someone else's object (we do not watch those). */
@@ -103,8 +104,14 @@ export class Reconcilers {
     const diff = diffPolicies(rendered.objects, observed, rendered.retain, this.keys);
     const outcome = await this.apply(diff, rendered.objects, signal);
     const target = { apiVersion: 'v1', kind: 'Namespace', name, uid: namespace.metadata?.uid };
-    for (const problem of intent.problems) {
+    const { shown, more } = reportedProblems(intent.problems);
+    for (const problem of shown) {
       await this.context.events.record(target, 'Warning', problem.reason, `${problem.label}: ${problem.message}`, signal);
+    }
+    if (more > 0) {
+      // One Event whatever the count, so that changing how many there are does not make new ones.
+      const note = `more than ${shown.length} label problems; only the first ${shown.length} (by label key) get an Event each: see netpol-profiles status -n ${name}`;
+      await this.context.events.record(target, 'Warning', 'TooManyLabelProblems', note, signal);
     }
     if (madeWrites(outcome)) {
       this.context.logger.info('policies applied', { namespace: name, changes: describeOutcome(outcome) });

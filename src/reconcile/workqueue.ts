@@ -245,10 +245,11 @@ export class WorkQueue {
     const retryAfterMs = retryAfterSecondsOf(error) * 1000;
     if (retryAfterMs > 0) this.notBefore.set(key, performance.now() + retryAfterMs);
     const previous = this.failures.get(key);
-    if (previous?.retryPending) {
+    const pending = this.delayed.get(key);
+    const remaining = pending ? pending.readyAt - performance.now() : 0;
+    if (previous?.retryPending && remaining > 0) {
       // Failed again before its retry was due (an event ran it early): the same retry stands.
-      const pending = this.delayed.get(key);
-      return Math.max(pending ? pending.readyAt - performance.now() : 0, retryAfterMs);
+      return Math.max(remaining, retryAfterMs);
     }
     const count = (previous?.count ?? 0) + 1;
     this.failures.set(key, { count, retryPending: true });

@@ -89,6 +89,20 @@ describe('operator (integration)', function () {
     expect(metrics).to.contain('netpol_profiles_label_errors{namespace="blog",label="network-policy.homelab/profile",reason="UnknownProfile"} 1');
   });
 
+  it('bounds the series and Events of a namespace with a thousand bogus labels', async () => {
+    running = await startOperator(server);
+    const labels: Record<string, string> = { [`${D}/profile`]: 'standard' };
+    for (let i = 0; i < 1000; i++) labels[`access.${D}/bogus-${String(i).padStart(4, '0')}`] = 'true';
+    server.apply(namespace('noisy', labels));
+    await eventually(() => expect(cnp('noisy', 'profile-standard')).to.not.equal(undefined));
+    await running.operator.waitForIdle();
+    const warnings = eventsFor(server, 'noisy').filter((event) => event.type === 'Warning');
+    expect(warnings.map((event) => event.reason).sort()).to.deep.equal(['TooManyLabelProblems', ...Array(5).fill('UnknownSharedService')]);
+    const series = (await running.metrics.registry.getSingleMetricAsString('netpol_profiles_label_errors')).split('\n').filter((line) => line.includes('namespace="noisy"'));
+    expect(series).to.have.length(6);
+    expect(series).to.include('netpol_profiles_label_errors{namespace="noisy",label="(more)",reason="(more)"} 995');
+  });
+
   it('generates nothing for a protected namespace or an unknown service, with events', async () => {
     server.apply(namespace('tools', { [`${D}/platform`]: 'true', [`${D}/profile`]: 'standard' }));
     server.apply(namespace('app', { [`access.${D}/mysql`]: 'true' }));

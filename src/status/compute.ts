@@ -189,7 +189,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
   }
   clusterPolicies.sort(byKindAndName);
 
-  const disabledSince = readDisabledSince(snapshot.stateConfigMap);
+  const disabledSince = readDisabledSince(snapshot.stateConfigMap, nowSeconds);
   const desiredByNamespace = new Map<string, PolicyObject[]>();
   for (const object of desired) {
     if (object.kind !== CNP) continue;

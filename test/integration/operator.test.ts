@@ -258,6 +258,18 @@ describe('operator (integration)', function () {
     expect(remembered()).to.deep.equal(before);
   });
 
+  it('resyncs: reconciles every key again periodically, writing nothing when all is in sync', async () => {
+    for (let i = 0; i < 5; i++) server.apply(namespace(`app-${i}`, { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server, { resyncPeriodMs: 300 });
+    await expectConverged(server);
+    await running.operator.waitForIdle();
+    const reconciles = async () => Number(/controller="namespace",result="success"} (\d+)/.exec(await running!.metrics.registry.getSingleMetricAsString('netpol_profiles_reconcile_total'))?.[1]);
+    const mark = server.requests.mark();
+    const before = await reconciles();
+    await eventually(async () => expect(await reconciles()).to.be.at.least(before + 2 * 5), 10_000, 'two resyncs of every namespace');
+    expect(server.requests.writes({ since: mark, group: 'cilium.io' })).to.deep.equal([]);
+  });
+
   it('restarted against an in-sync cluster, makes zero writes', async () => {
     for (let i = 0; i < 20; i++) server.apply(namespace(`ns-${i}`, { [`${D}/profile`]: 'standard', [`access.${D}/postgres`]: 'true', [`${D}/enforcement`]: i === 3 ? 'off' : 'enabled' }));
     running = await startOperator(server);

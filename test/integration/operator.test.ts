@@ -359,4 +359,46 @@ describe('operator (integration)', function () {
     await eventually(async () => expect(await running!.metrics.registry.metrics()).not.to.contain('namespace="legacy"'));
     await eventually(() => expect(eventsFor(server, 'legacy').map((e) => e.reason)).to.include('EnforcementRestored'));
   });
+
+  it('does not let the escape-hatch record be bent: future, garbled, deleted or made-up entries', async () => {
+    const state = () => server.get('v1', 'configmaps', 'netpol-profiles', 'netpol-profiles-state') as { data?: Record<string, string> } | undefined;
+    const writeState = (data: Record<string, string>) =>
+      server.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'netpol-profiles-state', namespace: 'netpol-profiles' }, data });
+    const sinceMetric = async (ns: string) =>
+      Number(new RegExp(`since_timestamp_seconds\\{namespace="${ns}"\\} (\\d+)`).exec(await running!.metrics.registry.metrics())?.[1]);
+    const hourAgo = new Date(Date.now() - 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    server.apply(namespace('future', { [`${D}/enforcement`]: 'disabled' }));
+    server.apply(namespace('garbled', { [`${D}/enforcement`]: 'disabled' }));
+    server.apply(namespace('kept', { [`${D}/enforcement`]: 'disabled' }));
+    server.apply(namespace('never-disabled'));
+    writeState({
+      'disabled-since.future': '2999-01-01T00:00:00Z',
+      'disabled-since.garbled': '1',
+      'disabled-since.kept': hourAgo,
+      'disabled-since.never-disabled': hourAgo,
+    });
+    running = await startOperator(server);
+    const startedAt = Math.floor(Date.now() / 1000);
+    await eventually(() => expect(state()?.data?.['disabled-since.never-disabled']).to.equal(undefined));
+    await running.operator.waitForIdle();
+    // A time in the future would keep the 24-hour alert from ever firing; "1" is not 2001.
+    expect(await sinceMetric('future')).to.be.within(startedAt - 5, Math.floor(Date.now() / 1000));
+    expect(await sinceMetric('garbled')).to.be.within(startedAt - 5, Math.floor(Date.now() / 1000));
+    expect(Date.parse(state()!.data!['disabled-since.future']!) / 1000).to.be.at.most(Math.floor(Date.now() / 1000));
+    expect(eventsFor(server, 'future').map((e) => e.reason)).to.include('InvalidEscapeHatchRecord');
+    expect(eventsFor(server, 'garbled').map((e) => e.reason)).to.include('InvalidEscapeHatchRecord');
+    expect(await running.metrics.registry.getSingleMetricAsString('netpol_profiles_escape_hatch_record_refused_total')).to.match(/reason="InFuture"} 1/).and.match(/reason="Unparsable"} 1/);
+    // A key for a namespace that was never disabled is cleared without a false EnforcementRestored.
+    expect(eventsFor(server, 'never-disabled').map((e) => e.reason)).not.to.include('EnforcementRestored');
+
+    // Deleting the record neither restamps the namespaces nor announces them again.
+    const kept = await sinceMetric('kept');
+    expect(kept).to.equal(Date.parse(hourAgo) / 1000);
+    const announced = eventsFor(server, 'kept').filter((e) => e.reason === 'EnforcementDisabled').length;
+    server.delete('v1', 'configmaps', 'netpol-profiles', 'netpol-profiles-state');
+    await eventually(() => expect(state()?.data?.['disabled-since.kept']).to.equal(hourAgo));
+    await running.operator.waitForIdle();
+    expect(await sinceMetric('kept')).to.equal(kept);
+    expect(eventsFor(server, 'kept').filter((e) => e.reason === 'EnforcementDisabled').length).to.equal(announced);
+  });
 });

@@ -125,6 +125,8 @@ async function main(): Promise<void> {
     }
     await sleep(Math.max(0, toggles * (1000 / RATE) - (performance.now() - start)));
   }
+  samples.push({ seconds: SECONDS, rss: rssMiB(operator.child.pid!), heap: await heapUsedMiB(port) });
+  console.log(`  ${String(SECONDS).padStart(4)} s: RSS ${samples.at(-1)!.rss.toFixed(0)} MiB, heap used ${samples.at(-1)!.heap.toFixed(0)} MiB; ${toggles} grant changes (end of churn)`);
 
   const secondHalf = samples.filter((sample) => sample.seconds > SECONDS / 2);
   if (secondHalf.length > 1) {

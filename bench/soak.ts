@@ -5,14 +5,11 @@
 // a summary of the second half, then checks that the cluster converged.
 // Run: npm run bench:soak  (BENCH_SOAK_SECONDS, BENCH_SOAK_NAMESPACES, BENCH_SOAK_RATE to change it)
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../src/config.js';
 import { TestApiServer } from '../test/support/apiserver/server.js';
 import { seededRandom } from '../test/support/apiserver/faults.js';
-import { CLI } from '../test/support/project.js';
 import { expectedObjects, ownedObjects, startServerWithCatalog } from '../test/support/operator-harness.js';
-import { D } from './fixtures.js';
+import { D, rssMiB, spawnOperator } from './fixtures.js';
 
 const SECONDS = Number(process.env.BENCH_SOAK_SECONDS ?? 600);
 const COUNT = Number(process.env.BENCH_SOAK_NAMESPACES ?? 2_000);
@@ -39,27 +36,6 @@ function seed(server: TestApiServer): boolean[] {
   const granted = Array.from({ length: COUNT }, () => true);
   for (let i = 0; i < COUNT; i++) server.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespaceName(i), labels: labels(i, true) } });
   return granted;
-}
-
-function startOperator(server: TestApiServer): { child: ChildProcess; exit: Promise<number | null>; metricsPort: Promise<number> } {
-  const child = spawn(process.execPath, [CLI, 'run', '--kubeconfig', server.kubeconfigPath, '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0'], {
-    env: { PATH: process.env.PATH ?? '', POD_NAMESPACE: 'netpol-profiles', NODE_OPTIONS: OPERATOR_NODE_OPTIONS },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let buffer = '';
-  const metricsPort = new Promise<number>((resolve) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /"metricsPort":(\d+)/.exec(buffer);
-      if (match) resolve(Number(match[1]));
-      if (buffer.length > 100_000) buffer = buffer.slice(-1000);
-    });
-  });
-  return { child, exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))), metricsPort };
-}
-
-function rssMiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
 }
 
 async function heapUsedMiB(port: number): Promise<number> {
@@ -97,7 +73,7 @@ async function main(): Promise<void> {
   // A short history keeps this process's own memory in check (every toggle stores a ~55 KB spec).
   const server = await startServerWithCatalog({ bookmarkIntervalMs: 5_000, historyLimit: 5_000 });
   const granted = seed(server);
-  const operator = startOperator(server);
+  const operator = spawnOperator(server, OPERATOR_NODE_OPTIONS);
   const port = await operator.metricsPort;
   const syncStart = performance.now();
   const managed = `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}`;

@@ -4,22 +4,21 @@
 // time and writes, label-change-to-policy latency (steady state and during a cold sync), and the
 // operator's RSS after sync. Run: npm run bench:operator  (BENCH_NAMESPACES to change the size)
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { HttpKubeApi } from '../src/kube/http-api.js';
 import { RESOURCES } from '../src/kube/resources.js';
 import type { PolicyObject } from '../src/kube/types.js';
 import { makeRenderConfig, MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../src/config.js';
 import { renderAll, type NamespaceInput } from '../src/render/render.js';
 import { TestApiServer } from '../test/support/apiserver/server.js';
-import { CLI, defaultCatalog } from '../test/support/project.js';
+import { defaultCatalog } from '../test/support/project.js';
 import { startServerWithCatalog } from '../test/support/operator-harness.js';
-import { benchLabels, benchNamespaces, D } from './fixtures.js';
+import { benchLabels, benchNamespaces, D, rssMiB, spawnOperator } from './fixtures.js';
 
 const COUNT = Number(process.env.BENCH_NAMESPACES ?? 10_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const OPERATOR_NODE_OPTIONS = process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '--max-semi-space-size=2';
+const startOperator = (server: TestApiServer) => spawnOperator(server, OPERATOR_NODE_OPTIONS);
 
 const namespaces: NamespaceInput[] = benchNamespaces(COUNT);
 const expected = renderAll(namespaces, defaultCatalog(), makeRenderConfig()).objects;
@@ -53,35 +52,11 @@ async function floor(concurrency: number): Promise<number> {
   return seconds;
 }
 
-function startOperator(server: TestApiServer): { child: ChildProcess; exit: Promise<number | null>; metricsPort: Promise<number> } {
-  const child = spawn(process.execPath, [CLI, 'run', '--kubeconfig', server.kubeconfigPath, '--leader-elect', 'false', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0', '--log-level', 'info'], {
-    // The V8 setting the operator is meant to run with (see docs/design.md, "Memory"); set
-    // BENCH_OPERATOR_NODE_OPTIONS="" to measure Node's defaults instead.
-    env: { PATH: process.env.PATH ?? '', POD_NAMESPACE: 'netpol-profiles', NODE_OPTIONS: OPERATOR_NODE_OPTIONS },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  let buffer = '';
-  const metricsPort = new Promise<number>((resolve) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      buffer += chunk.toString();
-      const match = /"metricsPort":(\d+)/.exec(buffer);
-      if (match) resolve(Number(match[1]));
-      if (buffer.length > 100_000) buffer = buffer.slice(-1000);
-    });
-  });
-  return { child, exit: new Promise((resolve) => child.on('exit', (code) => resolve(code))), metricsPort };
-}
-
 /** The operator's own view of its memory, from its /metrics. */
 async function heapMiB(port: number): Promise<string> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const value = (name: string) => Number(new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)$`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
   return `heap used ${value('nodejs_heap_size_used_bytes').toFixed(0)} MiB of ${value('nodejs_heap_size_total_bytes').toFixed(0)} MiB`;
-}
-
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
 }
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {

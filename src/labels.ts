@@ -168,3 +168,16 @@ function parseEnforcement(labels: Readonly<Record<string, string>>, keys: LabelK
   });
   return false;
 }
+
+/** Label problems of one namespace that get their own metric series and Event; the rest are counted together. */
+export const MAX_REPORTED_LABEL_PROBLEMS = 5;
+
+/**
+ * The problems reported one by one (the first ones by label key, so the choice is stable) and how
+ * many more there are: a namespace with a thousand bogus labels must not make a thousand series or
+ * Events.
+ */
+export function reportedProblems(problems: readonly LabelProblem[], max = MAX_REPORTED_LABEL_PROBLEMS): { shown: LabelProblem[]; more: number } {
+  const sorted = [...problems].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
+  return { shown: sorted.slice(0, max), more: Math.max(0, sorted.length - max) };
+}

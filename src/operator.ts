@@ -9,7 +9,8 @@ import type { KubeApi } from './kube/api.js';
 import { compactPolicy, SpecInterner, withoutManagedFields } from './kube/compact.js';
 import { EventRecorder } from './kube/events.js';
 import { ListWatchCache, type CacheEventType } from './kube/informer.js';
-import { LeaderElector, type LeaderElectionOptions } from './kube/leader.js';
+import { LeaderElector, NotLeaderError, type LeaderElectionOptions } from './kube/leader.js';
+import { scopedApi } from './kube/scoped-api.js';
 import { RESOURCES, type ResourceRef } from './kube/resources.js';
 import type { KubeObject, Namespace } from './kube/types.js';
 import { errorMessage, type Logger } from './observability/logger.js';
@@ -20,6 +21,8 @@ import { ClusterState, isTerminating, type ObjectCache, type StateCaches } from 
 import { WorkQueue, type AddPriority } from './reconcile/workqueue.js';
 import type { CatalogKind } from './catalog/types.js';
 import { readDisabledSince, STATE_CONFIGMAP_NAME, type ConfigMap } from './reconcile/escape-hatch.js';
+import { reportedProblems } from './labels.js';
+import { MORE_LABEL_PROBLEMS } from './observability/metrics.js';
 
 /** Leader election as `run` configures it: the LeaderElector's settings, and whether to campaign at all. */
 export type LeaderElectionSettings = Pick<
@@ -47,8 +50,10 @@ export interface OperatorOptions {
   cache?: CacheSettings;
   /** Catalog status writes are coalesced: at most one per object per this many ms. */
   statusDelayMs?: number;
+  /** Every key is reconciled again this often (low priority): nothing waits on a long backoff or a missed event. 0: never. */
+  resyncPeriodMs?: number;
   /** Called when this replica loses the lease after having held it (the process should exit). */
-  onLostLeadership?: () => void;
+  onLostLeadership?: (reason: string) => void;
 }
 
 const CLUSTER_KEY = 'cluster';
@@ -62,15 +67,19 @@ export class Operator {
   private queues: { namespace: WorkQueue; sharedservice: WorkQueue; cluster: WorkQueue; catalog: WorkQueue } | undefined;
   private readonly elector: LeaderElector | undefined;
   private readonly pendingStatus = new Map<string, NodeJS.Timeout>();
+  private readonly interner = new SpecInterner();
   /** Services that have (or had) an access-ingress object: their key must follow namespace changes. */
   private readonly servicesWithIngress = new Set<string>();
   private stopping = false;
   private leading = false;
+  /** Aborted when this replica stops leading: every request of the term is cancelled. */
+  private term: AbortController | undefined;
+  private resyncTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: OperatorOptions) {
     const { api, config, logger, metrics } = options;
     const managed = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` };
-    const interner = new SpecInterner();
+    const interner = this.interner;
     const cache = <T extends KubeObject>(
       resource: ResourceRef,
       onChange: (object: T, old: T | undefined, type: CacheEventType) => void,
@@ -83,7 +92,8 @@ export class Operator {
         resource,
         ...selector,
         namespace,
-        transform: isPolicy ? (object) => compactPolicy(object, interner) : withoutManagedFields,
+        // An access-<S>-ingress spec is unique to its object (and new with every grant): not shared.
+        transform: isPolicy ? (object) => compactPolicy(object, this.state?.sourceOf(object)?.type === 'access-ingress' ? undefined : interner) : withoutManagedFields,
         pageSize: options.cache?.pageSize,
         stallTimeoutMs: options.cache?.stallTimeoutMs,
         backoff: { baseMs: options.cache?.backoffBaseMs ?? 200, capMs: options.cache?.backoffCapMs ?? 30_000 },
@@ -107,7 +117,15 @@ export class Operator {
       policies: cache<ObservedPolicy>(RESOURCES.ciliumNetworkPolicies, (policy, _old, type) => this.policyChanged(policy, type), managed),
       // By name, not label: RBAC then limits list and watch to this one ConfigMap, and a copy that
       // lost its label (restored from a backup) is still seen and updated rather than re-created.
-      state: cache<ConfigMap>(RESOURCES.configMaps, () => this.add('cluster', STATE_KEY), { fieldSelector: `metadata.name=${STATE_CONFIGMAP_NAME}` }, options.operatorNamespace),
+      state: cache<ConfigMap>(
+        RESOURCES.configMaps,
+        (configMap) => {
+          this.reconcilers.noteEscapeHatch(configMap);
+          this.add('cluster', STATE_KEY);
+        },
+        { fieldSelector: `metadata.name=${STATE_CONFIGMAP_NAME}` },
+        options.operatorNamespace,
+      ),
       clusterPolicies: cache<ObservedPolicy>(
         RESOURCES.ciliumClusterwideNetworkPolicies,
         (policy, _old, type) => {
@@ -117,14 +135,34 @@ export class Operator {
       ),
     };
     this.state = new ClusterState(caches, config);
+    if (options.leaderElection.enabled) {
+      const { enabled: _enabled, ...settings } = options.leaderElection;
+      this.elector = new LeaderElector({
+        ...settings,
+        api,
+        onStartedLeading: () => this.startLeading(),
+        onStoppedLeading: (reason) => this.lostLeadership(reason),
+        onError: (error) => logger.warn('leader election', { error: errorMessage(error) }),
+      });
+    }
+    // Every write of the reconcilers and of Events passes this fence right before it is sent: with
+    // leader election, only within the renew deadline of the last renewal (fencing by time).
+    const elector = this.elector;
+    const writeApi = scopedApi(api, {
+      fence: elector
+        ? () => elector.checkCanWrite()
+        : () => {
+            if (!this.leading) throw new NotLeaderError('the operator is not running its controllers; write not sent');
+          },
+    });
     const events = new EventRecorder(
-      api,
+      writeApi,
       options.leaderElection.identity,
       (error) => logger.warn('event not recorded', { error: errorMessage(error) }),
       options.dryRun ? { onDryRun: (event) => logger.info('dry-run: would record event', event) } : undefined,
     );
     this.reconcilers = new Reconcilers({
-      api,
+      api: writeApi,
       operatorNamespace: options.operatorNamespace,
       state: this.state,
       config,
@@ -132,18 +170,10 @@ export class Operator {
       logger,
       dryRun: options.dryRun,
       onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }),
+      onEscapeHatchRecordRefused: (reason) => metrics.escapeHatchRecordRefused.inc({ reason }),
     });
     metrics.setSnapshotSource(() => (this.state.hasSynced() ? this.snapshot() : undefined));
-    if (options.leaderElection.enabled) {
-      const { enabled: _enabled, ...settings } = options.leaderElection;
-      this.elector = new LeaderElector({
-        ...settings,
-        api,
-        onStartedLeading: () => this.startLeading(),
-        onStoppedLeading: () => this.lostLeadership(),
-        onError: (error) => logger.warn('leader election', { error: errorMessage(error) }),
-      });
-    }
+    metrics.setLeaderSource(() => this.isLeader());
   }
 
   /** Starts the caches and the campaign for leadership; resolves once the caches have synced. */
@@ -151,6 +181,8 @@ export class Operator {
     for (const informer of this.caches) informer.start();
     await Promise.all(this.caches.map((informer) => informer.waitForSync(signal)));
     this.options.logger.info('caches synced', { namespaces: this.state.caches.namespaces.list().length });
+    this.reconcilers.noteEscapeHatch(this.state.caches.state.get(STATE_CONFIGMAP_NAME, this.options.operatorNamespace));
+    for (const intent of this.state.liveIntents()) if (intent.enforcementDisabled) this.reconcilers.noteEscapeHatch(undefined, intent.namespace);
     if (this.elector) this.elector.start();
     else this.startLeading();
   }
@@ -159,43 +191,62 @@ export class Operator {
     return this.state.hasSynced();
   }
 
+  /** Leads and may write: with leader election, only within the renew deadline of the last renewal. */
   isLeader(): boolean {
-    return this.leading;
+    return this.leading && (this.elector?.isLeader() ?? true);
   }
 
   private startLeading(): void {
     if (this.stopping || this.leading) return;
     this.leading = true;
-    this.options.metrics.leader.set(1);
+    const term = new AbortController();
+    this.term = term;
     this.options.logger.info('became leader', { identity: this.options.leaderElection.identity });
-    const make = (controller: string, reconcile: (key: string) => Promise<{ requeueAfter?: number } | void>, concurrency: number) =>
+    const make = (controller: string, reconcile: (key: string, signal: AbortSignal) => Promise<{ requeueAfter?: number } | void>, concurrency: number) =>
       new WorkQueue({
         controller,
         concurrency,
-        reconcile: (key) => reconcile(key),
+        reconcile,
+        signal: term.signal,
         metrics: this.options.metrics,
-        onError: (key, error, retryInMs) =>
-          this.options.logger.warn('reconcile failed', { controller, key, error: errorMessage(error), retryInMs }),
+        onError: (key, error, retryInMs) => {
+          if (!term.signal.aborted) this.options.logger.warn('reconcile failed', { controller, key, error: errorMessage(error), retryInMs });
+        },
       });
     const r = this.reconcilers;
     this.queues = {
-      namespace: make('namespace', (key) => r.reconcileNamespace(key), this.options.concurrency),
-      sharedservice: make('sharedservice', (key) => r.reconcileSharedService(key), Math.min(2, this.options.concurrency)),
-      cluster: make('cluster', (key) => (key === STATE_KEY ? r.reconcileEscapeHatchState() : r.reconcileCluster()), 1),
-      catalog: make('catalog', (key) => r.reconcileCatalogObject(key), Math.min(2, this.options.concurrency)),
+      namespace: make('namespace', (key, signal) => r.reconcileNamespace(key, signal), this.options.concurrency),
+      sharedservice: make('sharedservice', (key, signal) => r.reconcileSharedService(key, signal), Math.min(2, this.options.concurrency)),
+      cluster: make('cluster', (key, signal) => (key === STATE_KEY ? r.reconcileEscapeHatchState(signal) : r.reconcileCluster(signal)), 1),
+      catalog: make('catalog', (key, signal) => r.reconcileCatalogObject(key, signal), Math.min(2, this.options.concurrency)),
     };
     this.enqueueEverything('low');
+    this.scheduleResync();
   }
 
-  private lostLeadership(): void {
+  /** Periodic resync: every key again, in the low lane, so live changes go first. */
+  private scheduleResync(): void {
+    const every = this.options.resyncPeriodMs ?? 0;
+    if (every <= 0) return;
+    this.resyncTimer = setTimeout(() => {
+      if (!this.queues) return;
+      this.options.logger.debug('resync');
+      this.enqueueEverything('low');
+      this.scheduleResync();
+    }, every);
+  }
+
+  private lostLeadership(reason: string): void {
     if (!this.leading) return;
-    this.options.logger.error('lost leadership; stopping', { identity: this.options.leaderElection.identity });
-    this.options.metrics.leader.set(0);
+    this.options.logger.error('lost leadership; stopping', { identity: this.options.leaderElection.identity, reason });
     this.leading = false;
+    // No write after this moment: in-flight requests are aborted, queued keys dropped.
+    this.term?.abort(new NotLeaderError(`leadership lost: ${reason}`));
+    clearTimeout(this.resyncTimer);
     const queues = this.queues;
     this.queues = undefined;
-    if (queues) void Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs: 5_000 })));
-    this.options.onLostLeadership?.();
+    if (queues) void Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs: 0 })));
+    this.options.onLostLeadership?.(reason);
   }
 
   /** Every key there is, including keys of orphans (generated objects whose source is gone). */
@@ -245,6 +296,7 @@ export class Operator {
     this.state.namespacesChanged();
     const enforcement = this.options.config.keys.enforcement;
     const gone = this.state.caches.namespaces.get(name) === undefined || isTerminating(namespace);
+    if (!gone && namespace.metadata?.labels?.[enforcement] === 'disabled') this.reconcilers.noteEscapeHatch(undefined, name);
     if (gone || namespace.metadata?.labels?.[enforcement] !== old?.metadata?.labels?.[enforcement]) this.add('cluster', STATE_KEY);
     this.add('namespace', name);
     const keys = this.options.config.keys;
@@ -322,10 +374,12 @@ export class Operator {
     const enforcementDisabled = new Map<string, number | undefined>();
     const recorded = readDisabledSince(this.state.caches.state.get(STATE_CONFIGMAP_NAME, this.options.operatorNamespace));
     const namespacesPerProfile = new Map<string, number>();
-    const labelErrors: Array<{ namespace: string; label: string; reason: string }> = [];
+    const labelErrors: ClusterSnapshot['labelErrors'][number][] = [];
     for (const intent of this.state.liveIntents()) {
       if (intent.enforcementDisabled) enforcementDisabled.set(intent.namespace, recorded.get(intent.namespace));
-      for (const problem of intent.problems) labelErrors.push({ namespace: intent.namespace, label: problem.label, reason: problem.reason });
+      const { shown, more } = reportedProblems(intent.problems);
+      for (const problem of shown) labelErrors.push({ namespace: intent.namespace, label: problem.label, reason: problem.reason, value: 1 });
+      if (more > 0) labelErrors.push({ namespace: intent.namespace, label: MORE_LABEL_PROBLEMS, reason: MORE_LABEL_PROBLEMS, value: more });
       if (intent.protected) continue;
       const profile = intent.profile.state === 'valid' || intent.profile.state === 'unavailable' ? intent.profile.name : 'none';
       if (intent.profile.state !== 'invalid') namespacesPerProfile.set(profile, (namespacesPerProfile.get(profile) ?? 0) + 1);
@@ -335,6 +389,17 @@ export class Operator {
       ['CiliumClusterwideNetworkPolicy', this.state.caches.clusterPolicies.list().length],
     ]);
     return { enforcementDisabled, namespacesPerProfile, labelErrors, managedPolicies };
+  }
+
+  /** Sizes of what the operator remembers beyond its caches; each is bounded (tests and the soak benchmark check). */
+  memory(): Record<string, number> {
+    return {
+      ...this.reconcilers.memory(),
+      intents: this.state.intentCount,
+      servicesWithIngress: this.servicesWithIngress.size,
+      internedSpecs: this.interner.size,
+      internedBytes: this.interner.bytes,
+    };
   }
 
   /** Resolves when no reconcile is queued or running (tests and benchmarks). */
@@ -348,17 +413,21 @@ export class Operator {
     }
   }
 
-  /** SIGTERM: stop taking work, finish in-flight writes, release the lease, stop the caches. */
-  async stop(drainTimeoutMs = 5_000): Promise<void> {
+  /**
+   * SIGTERM: stop taking work, give in-flight writes `drainTimeoutMs` to finish (then abort them),
+   * release the lease (given `releaseTimeoutMs`; unanswered, it expires on its own), stop the caches.
+   */
+  async stop(drainTimeoutMs = 5_000, releaseTimeoutMs = 2_000): Promise<void> {
     this.stopping = true;
+    clearTimeout(this.resyncTimer);
     for (const timer of this.pendingStatus.values()) clearTimeout(timer);
     this.pendingStatus.clear();
     const queues = this.queues;
     this.queues = undefined;
     if (queues) await Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs })));
-    await this.elector?.stop();
+    await this.elector?.stop(releaseTimeoutMs);
     this.leading = false;
-    this.options.metrics.leader.set(0);
+    this.term?.abort(new Error('stopped'));
     await Promise.all(this.caches.map((informer) => informer.stop()));
   }
 }

@@ -80,6 +80,8 @@ const LABEL_SELECTOR: JsonSchema = {
 
 interface CrdInput {
   kind: string;
+  /** CEL rules on the whole object beside the name rule every kind has. */
+  rules?: Array<{ rule: string; message: string }>;
   plural: string;
   shortNames: string[];
   spec: JsonSchema;
@@ -119,7 +121,7 @@ function crd(input: CrdInput): Record<string, unknown> {
               description: input.description,
               type: 'object',
               required: ['spec'],
-              'x-kubernetes-validations': [NAME_RULE],
+              'x-kubernetes-validations': [NAME_RULE, ...(input.rules ?? [])],
               properties: {
                 apiVersion: { type: 'string' },
                 kind: { type: 'string' },
@@ -183,6 +185,8 @@ export function catalogCrds(cilium: CiliumPolicySchemas): Array<Record<string, u
     kind: 'SharedService',
     plural: 'sharedservices',
     shortNames: ['shsvc'],
+    // access-<name> of a service named <X>-ingress would be service <X>'s access-<X>-ingress.
+    rules: [{ rule: "!self.metadata.name.endsWith('-ingress')", message: 'metadata.name may not end in -ingress: access-<name> would be the name of another service\'s ingress policy' }],
     description: 'A service namespaces may reach with the label access.<domain>/<name>: "true".',
     spec: {
       type: 'object',
@@ -202,6 +206,8 @@ export function catalogCrds(cilium: CiliumPolicySchemas): Array<Record<string, u
         ports: {
           type: 'array',
           minItems: 1,
+          // Cilium accepts at most 40 ports in one toPorts entry of the generated policies.
+          maxItems: 40,
           items: {
             type: 'object',
             required: ['port'],

@@ -2,11 +2,12 @@
 // kinds, and sorts the documents into Namespaces and catalog objects. Every problem is a value
 // naming the file, the document or object, and what is wrong; nothing here throws on bad input.
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../kube/types.js';
-import { isDnsLabel, isLabelKey, quoteValue } from '../kube/names.js';
+import { describeType, isDnsLabel, isLabelKey, isLabelValue, quoteValue, withArticle } from '../kube/names.js';
+import { MAX_INPUT_BYTES, nestingProblem, readBounded } from './limits.js';
 import { CATALOG_KINDS, type Catalog, type CatalogKind, type NetworkBaseline, type NetworkProfile, type SharedService } from './types.js';
 import { validateCatalogObject } from './validate.js';
 
@@ -76,14 +77,20 @@ function expandPaths(paths: readonly string[], problems: InputProblem[]): string
 export function readDocuments(paths: readonly string[], readStdin: () => string): { documents: SourcedObject[]; problems: InputProblem[] } {
   const problems: InputProblem[] = [];
   const documents: SourcedObject[] = [];
+  let total = 0;
   for (const file of expandPaths(paths, problems)) {
     const source = file === STDIN ? STDIN_NAME : file;
     let text: string;
     try {
-      text = file === STDIN ? readStdin() : readFileSync(file, 'utf8');
+      text = file === STDIN ? readStdin() : readBounded(file, MAX_INPUT_BYTES);
     } catch (error) {
       problems.push({ source, subject: 'file', message: `cannot read: ${describeError(error)}` });
       continue;
+    }
+    total += text.length;
+    if (total > MAX_INPUT_BYTES) {
+      problems.push({ source, subject: 'file', message: `not read: the inputs together are larger than ${MAX_INPUT_BYTES / 2 ** 20} MiB, the most render reads` });
+      break;
     }
     parseText(text, source, documents, problems);
   }
@@ -97,6 +104,10 @@ export function parseText(text: string, source: string, documents: SourcedObject
     const document = position + 1;
     const subject = `document ${document}`;
     const error = doc.errors[0];
+    if (error?.message.includes('Maximum call stack size exceeded')) {
+      problems.push({ source, subject, message: 'is nested too deeply to read' });
+      return;
+    }
     if (error) {
       const where = error.linePos?.[0] ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}` : '';
       const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
@@ -107,10 +118,16 @@ export function parseText(text: string, source: string, documents: SourcedObject
     try {
       value = doc.toJS({ maxAliasCount: 100 });
     } catch (caught) {
-      problems.push({ source, subject, message: `cannot read document: ${describeError(caught)}` });
+      const deep = caught instanceof RangeError && caught.message.includes('call stack');
+      problems.push({ source, subject, message: deep ? 'is nested too deeply to read' : `cannot read document: ${describeError(caught)}` });
       return;
     }
     if (value === null || value === undefined) return; // an empty document, e.g. a trailing `---`
+    const tooDeep = nestingProblem(value);
+    if (tooDeep) {
+      problems.push({ source, subject, message: tooDeep });
+      return;
+    }
     if (!isRecord(value)) {
       problems.push({ source, subject, message: 'is not a Kubernetes object (expected a mapping with apiVersion and kind)' });
       return;
@@ -162,7 +179,7 @@ export function sortDocuments(documents: readonly SourcedObject[]): SortedInputs
     } else if (CATALOG_KINDS.includes(kind as CatalogKind)) {
       result.catalogObjects.push(doc);
     } else {
-      const shown = typeof kind === 'string' && kind !== '' ? `a ${kind}` : 'an object without a kind';
+      const shown = typeof kind === 'string' && kind !== '' ? withArticle(kind) : 'an object without a kind';
       result.problems.push({
         source: doc.source,
         subject: subjectOf(doc),
@@ -175,9 +192,13 @@ export function sortDocuments(documents: readonly SourcedObject[]): SortedInputs
 
 function readNamespace(doc: SourcedObject, problems: InputProblem[]): SourcedNamespace | undefined {
   const { source, object } = doc;
-  const name = object.metadata?.name;
-  if (typeof name !== 'string' || name === '') {
+  const name: unknown = object.metadata?.name;
+  if (name === undefined || name === null || name === '') {
     problems.push({ source, subject: `document ${doc.document}`, message: 'Namespace has no metadata.name' });
+    return undefined;
+  }
+  if (typeof name !== 'string') {
+    problems.push({ source, subject: `document ${doc.document}`, message: `Namespace metadata.name must be a string, not ${describeType(name)} (quote it: "${String(name)}")` });
     return undefined;
   }
   const before = problems.length;
@@ -198,10 +219,17 @@ function readNamespace(doc: SourcedObject, problems: InputProblem[]): SourcedNam
         if (!isLabelKey(key)) {
           problems.push({ source, subject: name, message: `label key ${quoteValue(key)} is not a valid label key` });
         } else if (typeof value !== 'string') {
+          const shown = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
           problems.push({
             source,
             subject: name,
-            message: `label ${key}: value ${quoteValue(String(value))} is a ${value === null ? 'null' : typeof value}, not a string (quote it: "${String(value)}")`,
+            message: `label ${key}: value ${quoteValue(shown)} is ${describeType(value)}, not a string${typeof value === 'object' ? '' : ` (quote it: "${shown}")`}`,
+          });
+        } else if (!isLabelValue(value)) {
+          problems.push({
+            source,
+            subject: name,
+            message: `label ${key}: value ${quoteValue(value, 40)} is not a valid label value (at most 63 letters, digits, '-', '_', '.'); the API server would refuse it`,
           });
         } else {
           labels[key] = value;

@@ -3,7 +3,7 @@
 // one message per problem, with the field path, and no typed object when there is any.
 
 import type { CiliumPolicySpec, CiliumRule, KubeObject, LabelSelector } from '../kube/types.js';
-import { isDnsLabel, isLabelKey, isLabelValue, quoteValue } from '../kube/names.js';
+import { describeType, isDnsLabel, isLabelKey, isLabelValue, quoteValue } from '../kube/names.js';
 import { ciliumSchemaProblems } from './cilium-schema.js';
 import {
   CATALOG_API_VERSION,
@@ -17,6 +17,7 @@ import {
   type SharedService,
 } from './types.js';
 import { canonicalize } from '../render/canonical.js';
+import { catalogLimitProblems, nestingProblem } from './limits.js';
 
 export type CatalogEntry =
   | { kind: 'NetworkProfile'; value: NetworkProfile }
@@ -39,7 +40,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 /** The name a catalog object must have, or a problem. */
 export function catalogNameProblem(name: unknown): string | undefined {
-  if (typeof name !== 'string' || name === '') return 'metadata.name is missing';
+  if (name === undefined || name === null || name === '') return 'metadata.name is missing';
+  if (typeof name !== 'string') return `metadata.name must be a string, not ${describeType(name)} (${quoteValue(String(name))})`;
   if (!isDnsLabel(name) || name.length > MAX_CATALOG_NAME_LENGTH) {
     return `metadata.name ${quoteValue(name)} must be a lowercase DNS label (a-z, 0-9, '-') of at most ${MAX_CATALOG_NAME_LENGTH} characters`;
   }
@@ -63,6 +65,8 @@ export function validateCatalogObject(object: KubeObject): CatalogValidation {
     problems.push('spec is missing or not an object');
     return { ok: false, problems };
   }
+  const tooDeep = nestingProblem(spec);
+  if (tooDeep) return { ok: false, problems: [...problems, `spec ${tooDeep}`] };
   let entry: CatalogEntry | undefined;
   switch (kind) {
     case 'NetworkProfile': {
@@ -84,6 +88,8 @@ export function validateCatalogObject(object: KubeObject): CatalogValidation {
       problems.push(`kind ${quoteValue(String(kind))} is not a catalog kind`);
   }
   if (problems.length > 0 || !entry) return { ok: false, problems };
+  const limits = catalogLimitProblems(kind, object);
+  if (limits.length > 0) return { ok: false, problems: limits };
   return { ok: true, entry };
 }
 

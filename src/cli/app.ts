@@ -1,7 +1,7 @@
 // The `netpol-profiles` command (also `kubectl netpol-profiles`): picks the command, turns usage
 // errors (exit 2) and command errors (their own code) into one line, never a stack trace.
 
-import { readFileSync } from 'node:fs';
+import { MAX_INPUT_BYTES, readBounded } from '../catalog/limits.js';
 import { CommandError, UsageError } from './flags.js';
 import type { CommandIO } from './io.js';
 import { diagnoseCommand } from './diagnose.js';
@@ -70,7 +70,7 @@ function oneLine(message: string): string {
 export const processIO: CommandIO = {
   stdout: (text) => process.stdout.write(text),
   stderr: (text) => process.stderr.write(text),
-  readStdin: () => readFileSync(0, 'utf8'),
+  readStdin: () => readBounded(0, MAX_INPUT_BYTES),
   openStdin: () => process.stdin,
   env: process.env,
 };

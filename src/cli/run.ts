@@ -27,6 +27,14 @@ const RUN_FLAGS: FlagSpecs = {
   'lease-duration': { type: 'string', env: true, default: '15s', valueName: 'DURATION', help: 'how long a lease is valid' },
   'renew-deadline': { type: 'string', env: true, default: '10s', valueName: 'DURATION', help: 'how long the leader retries renewing before it steps down' },
   'retry-period': { type: 'string', env: true, default: '2s', valueName: 'DURATION', help: 'how often to try to acquire or renew the lease' },
+  'watch-stall-timeout': {
+    type: 'string',
+    env: true,
+    default: '2m',
+    valueName: 'DURATION',
+    help: 'relist a resource when its watch delivers nothing, not even a bookmark, for this long (the API server sends one a minute)',
+  },
+  'resync-period': { type: 'string', env: true, default: '5m', valueName: 'DURATION', help: 'reconcile every key again this often, even without a change (0s: never)' },
   ...RENDER_CONFIG_FLAGS,
   help: { type: 'boolean', short: 'h', help: 'show this help' },
 };
@@ -78,6 +86,10 @@ export async function runCommand(argv: readonly string[], io: CommandIO, stop: A
   if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < leaseDurationMs)) {
     throw new UsageError('leader election needs --retry-period < --renew-deadline < --lease-duration');
   }
+  const stallTimeoutMs = parseDuration('watch-stall-timeout', String(values['watch-stall-timeout']));
+  if (stallTimeoutMs < 1_000) throw new UsageError('--watch-stall-timeout must be at least 1s');
+  const resyncPeriodMs = parseDuration('resync-period', String(values['resync-period']));
+  if (resyncPeriodMs !== 0 && resyncPeriodMs < 10_000) throw new UsageError('--resync-period must be 0s (never) or at least 10s');
   const kubeConfig = loadKubeConfig({ path: values.kubeconfig as string | undefined, env: io.env, order: 'in-cluster-first' });
   const operatorNamespace = String(values['operator-namespace']);
   const identity = io.env.POD_NAME ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
@@ -97,7 +109,11 @@ export async function runCommand(argv: readonly string[], io: CommandIO, stop: A
     concurrency,
     dryRun: values['dry-run'] === true,
     leaderElection: { enabled: leaderElect, namespace: operatorNamespace, name: 'netpol-profiles', identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs },
+    cache: { stallTimeoutMs },
+    resyncPeriodMs,
     onLostLeadership: () => {
+      // Losing the lease while shutting down on SIGTERM is part of the shutdown, not a failure.
+      if (stop.aborted) return;
       lostLeadership = true;
       lost.abort();
     },
@@ -122,8 +138,9 @@ export async function runCommand(argv: readonly string[], io: CommandIO, stop: A
   if (!done.aborted) await new Promise((resolve) => done.addEventListener('abort', resolve, { once: true }));
 
   logger.info(lostLeadership ? 'shutting down: lost leadership' : 'shutting down');
-  // SPEC: exit within 10 s of SIGTERM; leave room for releasing the lease and closing servers.
-  await operator.stop(6_000);
+  // SPEC: exit within 10 s of SIGTERM. In-flight writes get 5 s to finish before they are aborted,
+  // the lease release 2 s (unanswered, the lease expires on its own); the rest is for closing up.
+  await operator.stop(5_000, 2_000);
   await Promise.all(servers.map((server) => server.close()));
   logger.info('stopped');
   await new Promise<void>((resolve) => logger.on('finish', resolve).end());

@@ -5,15 +5,13 @@
 import type { KubeObject } from './types.js';
 import type { ResourceRef } from './resources.js';
 
-export interface ListOptions {
+export interface ListOptions extends RequestOptions {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
   limit?: number;
   continue?: string;
   resourceVersion?: string;
-  /** Abandons the request (the promise rejects with the signal's reason); caches use it on stop. */
-  signal?: AbortSignal;
 }
 
 export interface ListResult<T> {
@@ -39,7 +37,18 @@ export interface WatchHandlers<T> {
 
 export type PatchType = 'merge' | 'json' | 'strategic';
 
-export interface DeleteOptions {
+/** Per-request options of the verbs that take no other options. */
+export interface RequestOptions {
+  /** Abandons the request: the promise rejects with the signal's reason (shutdown, lost leadership). */
+  signal?: AbortSignal;
+  /**
+   * Called synchronously right before the request is sent; if it throws, nothing is sent and the
+   * promise rejects with what it threw. Leader election fences writes with it (see kube/fenced-api.ts).
+   */
+  beforeSend?: () => void;
+}
+
+export interface DeleteOptions extends RequestOptions {
   preconditions?: { uid?: string; resourceVersion?: string };
 }
 
@@ -47,7 +56,7 @@ export interface DeleteOptions {
 export type WriteVerb = 'create' | 'update' | 'patch' | 'delete';
 
 export interface KubeApi {
-  get<T extends KubeObject>(resource: ResourceRef, name: string, namespace?: string): Promise<T>;
+  get<T extends KubeObject>(resource: ResourceRef, name: string, namespace?: string, options?: RequestOptions): Promise<T>;
   list<T extends KubeObject>(resource: ResourceRef, options?: ListOptions): Promise<ListResult<T>>;
   /**
    * Streams watch events until the server ends the stream (resolves), the signal aborts
@@ -55,10 +64,10 @@ export interface KubeApi {
    * the server answers 410 or sends an ERROR event carrying a 410 Status).
    */
   watch<T extends KubeObject>(resource: ResourceRef, options: WatchOptions, handlers: WatchHandlers<T>, signal: AbortSignal): Promise<void>;
-  create<T extends KubeObject>(resource: ResourceRef, object: T): Promise<T>;
-  update<T extends KubeObject>(resource: ResourceRef, object: T): Promise<T>;
-  updateStatus<T extends KubeObject>(resource: ResourceRef, object: T): Promise<T>;
-  patch<T extends KubeObject>(resource: ResourceRef, name: string, namespace: string | undefined, patch: unknown, type: PatchType): Promise<T>;
+  create<T extends KubeObject>(resource: ResourceRef, object: T, options?: RequestOptions): Promise<T>;
+  update<T extends KubeObject>(resource: ResourceRef, object: T, options?: RequestOptions): Promise<T>;
+  updateStatus<T extends KubeObject>(resource: ResourceRef, object: T, options?: RequestOptions): Promise<T>;
+  patch<T extends KubeObject>(resource: ResourceRef, name: string, namespace: string | undefined, patch: unknown, type: PatchType, options?: RequestOptions): Promise<T>;
   delete(resource: ResourceRef, name: string, namespace?: string, options?: DeleteOptions): Promise<void>;
 }
 

@@ -24,7 +24,9 @@ export type EventType = 'Normal' | 'Warning';
 const MAX_REMEMBERED = 50_000;
 
 export class EventRecorder {
-  private readonly remembered = new Set<string>();
+  /** Events known to exist: namespace → names. */
+  private readonly remembered = new Map<string, Set<string>>();
+  private rememberedCount = 0;
 
   /**
    * `dryRun`: shadow mode writes nothing, Events included; each Event it would record goes to
@@ -48,12 +50,12 @@ export class EventRecorder {
    * Records an Event once: the same target, type, reason and note give the same Event name, and an
    * existing Event of that name is not created again.
    */
-  async record(target: EventTarget, type: EventType, reason: string, note: string): Promise<void> {
+  async record(target: EventTarget, type: EventType, reason: string, note: string, signal?: AbortSignal): Promise<void> {
     const namespace = EventRecorder.eventNamespace(target);
     const digest = createHash('sha256').update(JSON.stringify([target.kind, target.name, target.uid ?? '', type, reason, note])).digest('hex').slice(0, 16);
     const name = `${target.name.slice(0, 200)}.${digest}`;
-    const key = `${namespace}/${name}`;
-    if (this.remembered.has(key)) return;
+    if (this.remembered.get(namespace)?.has(name)) return;
+    const key = { namespace, name };
     if (this.dryRun) {
       this.remember(key);
       this.dryRun.onDryRun({ namespace, regarding: `${target.kind}/${target.name}`, type, reason, note });
@@ -61,7 +63,7 @@ export class EventRecorder {
     }
     try {
       try {
-        await this.api.get(RESOURCES.events, name, namespace);
+        await this.api.get(RESOURCES.events, name, namespace, { signal });
         this.remember(key);
         return;
       } catch (error) {
@@ -79,16 +81,34 @@ export class EventRecorder {
         reason,
         note: note.slice(0, 1024),
         regarding: { apiVersion: target.apiVersion, kind: target.kind, name: target.name, ...(target.uid ? { uid: target.uid } : {}), ...(target.namespace ? { namespace: target.namespace } : {}) },
-      });
+      }, { signal });
       this.remember(key);
     } catch (error) {
       if (isAlreadyExists(error)) this.remember(key);
+      else if (signal?.aborted) throw signal.reason;
       else this.onError(error);
     }
   }
 
-  private remember(key: string): void {
-    if (this.remembered.size >= MAX_REMEMBERED) this.remembered.clear();
-    this.remembered.add(key);
+  private remember({ namespace, name }: { namespace: string; name: string }): void {
+    if (this.rememberedCount >= MAX_REMEMBERED) {
+      this.remembered.clear();
+      this.rememberedCount = 0;
+    }
+    let names = this.remembered.get(namespace);
+    if (!names) this.remembered.set(namespace, (names = new Set()));
+    if (!names.has(name)) this.rememberedCount++;
+    names.add(name);
+  }
+
+  /** The namespace is gone, and its Events with it. */
+  forgetNamespace(namespace: string): void {
+    this.rememberedCount -= this.remembered.get(namespace)?.size ?? 0;
+    this.remembered.delete(namespace);
+  }
+
+  /** Events remembered as recorded (bounded by MAX_REMEMBERED). */
+  get size(): number {
+    return this.rememberedCount;
   }
 }

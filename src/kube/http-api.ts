@@ -11,6 +11,7 @@ import {
   type ListOptions,
   type ListResult,
   type PatchType,
+  type RequestOptions,
   type WatchEventType,
   type WatchHandlers,
   type WatchOptions,
@@ -34,7 +35,7 @@ export interface HttpKubeApiOptions {
   userAgent?: string;
   /** Called once per answered or failed request (a watch: when its stream ends); not for requests the caller aborted. */
   onRequest?: (verb: RequestVerb, resource: ResourceRef, outcome: RequestOutcome) => void;
-  /** Called for every write request sent, before its answer is known (counts successes and failures). */
+  /** Called for every write request sent, before its answer is known (counts successes and failures; not writes a fence stopped). */
   onWrite?: (verb: WriteVerb, kind: string) => void;
 }
 
@@ -57,6 +58,7 @@ interface Outgoing {
   body?: string;
   contentType?: string;
   signal?: AbortSignal;
+  beforeSend?: () => void;
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -83,9 +85,9 @@ export class HttpKubeApi implements KubeApi {
     this.transport.close();
   }
 
-  async get<T extends KubeObject>(resource: ResourceRef, name: string, namespace?: string): Promise<T> {
+  async get<T extends KubeObject>(resource: ResourceRef, name: string, namespace?: string, options: RequestOptions = {}): Promise<T> {
     const call = target('get', resource, namespace, name);
-    return this.exchange<T>(call, { method: 'GET', path: resourcePath(resource, namespace, name) });
+    return this.exchange<T>(call, { method: 'GET', path: resourcePath(resource, namespace, name), ...requestOptions(options) });
   }
 
   async list<T extends KubeObject>(resource: ResourceRef, options: ListOptions = {}): Promise<ListResult<T>> {
@@ -96,8 +98,7 @@ export class HttpKubeApi implements KubeApi {
     if (options.limit !== undefined && options.limit > 0) query.set('limit', String(options.limit));
     if (options.continue) query.set('continue', options.continue);
     if (options.resourceVersion !== undefined) query.set('resourceVersion', options.resourceVersion);
-    const outgoing: Outgoing = { method: 'GET', path: resourcePath(resource, options.namespace), query };
-    if (options.signal) outgoing.signal = options.signal;
+    const outgoing: Outgoing = { method: 'GET', path: resourcePath(resource, options.namespace), query, ...requestOptions(options) };
     const body = await this.exchange<unknown>(call, outgoing);
     if (!isRecord(body) || !Array.isArray(body.items)) throw malformedAnswer(call, 200, 'the answer is not a list');
     const metadata = isRecord(body.metadata) ? body.metadata : {};
@@ -113,37 +114,50 @@ export class HttpKubeApi implements KubeApi {
     return result;
   }
 
-  async create<T extends KubeObject>(resource: ResourceRef, object: T): Promise<T> {
+  async create<T extends KubeObject>(resource: ResourceRef, object: T, options: RequestOptions = {}): Promise<T> {
     const namespace = object.metadata?.namespace;
     const call = target('create', resource, namespace, object.metadata?.name ?? object.metadata?.generateName);
-    return this.exchange<T>(call, { method: 'POST', path: resourcePath(resource, namespace), ...jsonBody(resource, object) });
+    return this.exchange<T>(call, { method: 'POST', path: resourcePath(resource, namespace), ...jsonBody(resource, object), ...requestOptions(options) });
   }
 
-  async update<T extends KubeObject>(resource: ResourceRef, object: T): Promise<T> {
+  async update<T extends KubeObject>(resource: ResourceRef, object: T, options: RequestOptions = {}): Promise<T> {
     const { namespace, name } = identity('update', resource, object);
     const call = target('update', resource, namespace, name);
-    return this.exchange<T>(call, { method: 'PUT', path: resourcePath(resource, namespace, name), ...jsonBody(resource, object) });
+    return this.exchange<T>(call, { method: 'PUT', path: resourcePath(resource, namespace, name), ...jsonBody(resource, object), ...requestOptions(options) });
   }
 
-  async updateStatus<T extends KubeObject>(resource: ResourceRef, object: T): Promise<T> {
+  async updateStatus<T extends KubeObject>(resource: ResourceRef, object: T, options: RequestOptions = {}): Promise<T> {
     const { namespace, name } = identity('update', resource, object);
     const call: Call = { ...target('update', resource, namespace, name), subresource: 'status' };
-    return this.exchange<T>(call, { method: 'PUT', path: `${resourcePath(resource, namespace, name)}/status`, ...jsonBody(resource, object) });
+    return this.exchange<T>(call, {
+      method: 'PUT',
+      path: `${resourcePath(resource, namespace, name)}/status`,
+      ...jsonBody(resource, object),
+      ...requestOptions(options),
+    });
   }
 
-  async patch<T extends KubeObject>(resource: ResourceRef, name: string, namespace: string | undefined, patch: unknown, type: PatchType): Promise<T> {
+  async patch<T extends KubeObject>(
+    resource: ResourceRef,
+    name: string,
+    namespace: string | undefined,
+    patch: unknown,
+    type: PatchType,
+    options: RequestOptions = {},
+  ): Promise<T> {
     const call = target('patch', resource, namespace, name);
     return this.exchange<T>(call, {
       method: 'PATCH',
       path: resourcePath(resource, namespace, name),
       body: JSON.stringify(patch),
       contentType: PATCH_CONTENT_TYPES[type],
+      ...requestOptions(options),
     });
   }
 
   async delete(resource: ResourceRef, name: string, namespace?: string, options: DeleteOptions = {}): Promise<void> {
     const call = target('delete', resource, namespace, name);
-    const outgoing: Outgoing = { method: 'DELETE', path: resourcePath(resource, namespace, name) };
+    const outgoing: Outgoing = { method: 'DELETE', path: resourcePath(resource, namespace, name), ...requestOptions(options) };
     if (options.preconditions) {
       outgoing.body = JSON.stringify({ apiVersion: 'v1', kind: 'DeleteOptions', preconditions: options.preconditions });
       outgoing.contentType = 'application/json';
@@ -174,7 +188,11 @@ export class HttpKubeApi implements KubeApi {
 
   /** One request and its whole answer, within the deadline; 2xx bodies are parsed as JSON. */
   private async exchange<T>(call: Call, outgoing: Outgoing): Promise<T> {
-    if (WRITE_VERBS.has(call.verb)) this.options.onWrite?.(call.verb as WriteVerb, call.resource.kind);
+    const isWrite = WRITE_VERBS.has(call.verb);
+    const beforeSend = () => {
+      outgoing.beforeSend?.();
+      if (isWrite) this.options.onWrite?.(call.verb as WriteVerb, call.resource.kind);
+    };
     // One signal for the request: the deadline, or the caller's signal forwarded (by hand rather
     // than AbortSignal.any, whose dependents pile up on a long-lived caller signal).
     const cancel = new AbortController();
@@ -188,7 +206,7 @@ export class HttpKubeApi implements KubeApi {
     else outgoing.signal?.addEventListener('abort', forward, { once: true });
     let outcome: RequestOutcome | undefined = 'success';
     try {
-      const res = await this.open({ ...outgoing, signal: cancel.signal });
+      const res = await this.open({ ...outgoing, signal: cancel.signal, beforeSend });
       const text = await readText(res);
       const code = res.statusCode ?? 0;
       if (code < 200 || code >= 300) throw errorFromResponse(call, code, text, header(res, 'retry-after'));
@@ -201,6 +219,10 @@ export class HttpKubeApi implements KubeApi {
       if (outgoing.signal?.aborted) {
         outcome = undefined;
         throw outgoing.signal.reason;
+      }
+      if (error instanceof NotSent) {
+        outcome = undefined;
+        throw error.cause;
       }
       const failure = timedOut ? noAnswerError(call, this.requestTimeoutMs) : this.asApiError(call, error);
       outcome = failure.reason;
@@ -256,6 +278,12 @@ export class HttpKubeApi implements KubeApi {
   private async open(outgoing: Outgoing): Promise<IncomingMessage> {
     const { agent, headers, auth } = await this.transport.prepare();
     outgoing.signal?.throwIfAborted();
+    // The last moment before the request leaves: a fence that says no keeps it from being sent.
+    try {
+      outgoing.beforeSend?.();
+    } catch (error) {
+      throw new NotSent('not sent', { cause: error });
+    }
     const query = outgoing.query?.toString();
     const server = this.transport.server;
     const requestHeaders: Record<string, string> = { ...headers, Accept: 'application/json' };
@@ -286,6 +314,17 @@ export class HttpKubeApi implements KubeApi {
     return error instanceof ApiError ? error : connectionError(call, error);
   }
 }
+
+/** The caller's signal and fence, when given (exactOptionalPropertyTypes: no undefined members). */
+function requestOptions(options: RequestOptions): Pick<Outgoing, 'signal' | 'beforeSend'> {
+  const picked: Pick<Outgoing, 'signal' | 'beforeSend'> = {};
+  if (options.signal) picked.signal = options.signal;
+  if (options.beforeSend) picked.beforeSend = options.beforeSend;
+  return picked;
+}
+
+/** Wraps what `beforeSend` threw: the request never left, and the caller gets that error as it is. */
+class NotSent extends Error {}
 
 /** Wraps what a watch handler threw, so it is not mistaken for the stream failing. */
 class HandlerFailure extends Error {}

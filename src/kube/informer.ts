@@ -43,7 +43,7 @@ export interface ListWatchCacheOptions<T extends KubeObject> {
   namespace?: string;
   /** Objects per list page. Default 500. */
   pageSize?: number;
-  /** Relist when the watch delivers nothing, not even a bookmark, for this long. Default 5 min. */
+  /** Relist when the watch delivers nothing, not even a bookmark, for this long. Default 2 min (the API server sends a bookmark a minute). */
   stallTimeoutMs?: number;
   /** Relist this often even when all is well (heals anything a watch could have missed). Default off. */
   resyncRelistMs?: number;
@@ -158,7 +158,7 @@ export class ListWatchCache<T extends KubeObject> {
     this.api = options.api;
     this.resource = options.resource;
     this.pageSize = options.pageSize ?? 500;
-    this.stallTimeoutMs = options.stallTimeoutMs ?? 5 * 60_000;
+    this.stallTimeoutMs = options.stallTimeoutMs ?? 2 * 60_000;
     this.watchTimeoutSeconds = options.watchTimeoutSeconds ?? 300;
     this.backoff = { baseMs: options.backoff?.baseMs ?? 200, capMs: options.backoff?.capMs ?? 30_000 };
     this.index = new ObjectIndex(this.resource.namespaced);

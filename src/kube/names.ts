@@ -32,3 +32,15 @@ export function quoteValue(value: string, max = 70): string {
   const escaped = JSON.stringify(shown);
   return value.length > max ? `${escaped} (${value.length} characters)` : escaped;
 }
+
+/** "a string", "an object", "a list", "null": what a YAML or JSON value is, for messages. */
+export function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'a list';
+  return withArticle(typeof value === 'object' ? 'object' : typeof value);
+}
+
+/** "a Secret", "an Ingress": the word with its indefinite article. */
+export function withArticle(word: string): string {
+  return `${/^[aeiou]/i.test(word) ? 'an' : 'a'} ${word}`;
+}

@@ -12,10 +12,14 @@ export interface ClusterSnapshot {
   enforcementDisabled: ReadonlyMap<string, number | undefined>;
   /** Profile name (or `none`) → non-protected namespaces using it. */
   namespacesPerProfile: ReadonlyMap<string, number>;
-  labelErrors: ReadonlyArray<{ namespace: string; label: string; reason: string }>;
+  /** `value` is 1, or for the `(more)` series of a namespace with many problems, how many more. */
+  labelErrors: ReadonlyArray<{ namespace: string; label: string; reason: string; value: number }>;
   /** Generated objects that exist, by kind. */
   managedPolicies: ReadonlyMap<string, number>;
 }
+
+/** `label` and `reason` of the one series that counts a namespace's label problems beyond the first few. */
+export const MORE_LABEL_PROBLEMS = '(more)';
 
 export const CONTROLLERS = ['namespace', 'sharedservice', 'cluster', 'catalog'] as const;
 export const WRITE_KINDS = [
@@ -45,6 +49,7 @@ const WATCH_RESTART_REASONS: readonly RestartReason[] = ['closed', 'gone', 'stal
 export class OperatorMetrics implements WorkQueueMetrics {
   readonly registry = new Registry();
   private snapshot: () => ClusterSnapshot | undefined = () => undefined;
+  private leading: () => boolean = () => false;
 
   readonly reconcileTotal = new Counter({
     name: 'netpol_profiles_reconcile_total',
@@ -83,7 +88,12 @@ export class OperatorMetrics implements WorkQueueMetrics {
     labelNames: ['resource', 'reason'] as const,
     registers: [this.registry],
   });
-  readonly leader = new Gauge({ name: 'netpol_profiles_leader', help: '1 on the replica that holds the leader lease.', registers: [this.registry] });
+  readonly escapeHatchRecordRefused = new Counter({
+    name: 'netpol_profiles_escape_hatch_record_refused_total',
+    help: 'Entries of the escape-hatch record (ConfigMap netpol-profiles-state) refused and rewritten, by reason (Unparsable, InFuture).',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
   readonly buildInfo = new Gauge({
     name: 'netpol_profiles_build_info',
     help: 'Always 1; the version label says which build is running.',
@@ -94,9 +104,19 @@ export class OperatorMetrics implements WorkQueueMetrics {
   constructor(version: string) {
     // The gauges' collect() runs with the gauge as `this`; read the snapshot through a closure.
     const read = (): ClusterSnapshot | undefined => this.snapshot();
+    const leading = (): boolean => this.leading();
     collectDefaultMetrics({ register: this.registry });
     this.buildInfo.set({ version }, 1);
-    this.leader.set(0);
+    // Read at scrape time from the elector: 1 only while the last renewal is within the renew
+    // deadline, so two replicas never both say 1, even when the old leader's event loop lags.
+    new Gauge({
+      name: 'netpol_profiles_leader',
+      help: '1 on the replica that holds the leader lease.',
+      registers: [this.registry],
+      collect() {
+        this.set(leading() ? 1 : 0);
+      },
+    });
     for (const controller of CONTROLLERS) {
       for (const result of ['success', 'error', 'requeue'] as const) this.reconcileTotal.inc({ controller, result }, 0);
       this.workqueueDepth.set({ controller }, 0);
@@ -104,6 +124,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
     }
     for (const verb of WRITE_VERBS) for (const kind of WRITE_KINDS) this.apiWrites.inc({ verb, kind }, 0);
     for (const kind of POLICY_KINDS) this.driftCorrections.inc({ kind }, 0);
+    for (const reason of ['Unparsable', 'InFuture']) this.escapeHatchRecordRefused.inc({ reason }, 0);
     for (const resource of WATCHED_RESOURCES) for (const reason of WATCH_RESTART_REASONS) this.watchRestarts.inc({ resource, reason }, 0);
 
     new Gauge({
@@ -140,12 +161,12 @@ export class OperatorMetrics implements WorkQueueMetrics {
     });
     new Gauge({
       name: 'netpol_profiles_label_errors',
-      help: '1 for each current label problem, by namespace, label and reason.',
+      help: '1 for each current label problem, by namespace, label and reason; beyond 5 in a namespace, one series label="(more)" counts the rest.',
       labelNames: ['namespace', 'label', 'reason'] as const,
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const error of read()?.labelErrors ?? []) this.set(error, 1);
+        for (const { value, ...labels } of read()?.labelErrors ?? []) this.set(labels, value);
       },
     });
     new Gauge({
@@ -158,6 +179,11 @@ export class OperatorMetrics implements WorkQueueMetrics {
         for (const kind of POLICY_KINDS) this.set({ kind }, counts?.get(kind) ?? 0);
       },
     });
+  }
+
+  /** Whether this replica leads (and may write), for `netpol_profiles_leader`. */
+  setLeaderSource(source: () => boolean): void {
+    this.leading = source;
   }
 
   /** Where the scrape-time gauges read the cluster's state from (the operator's caches). */

@@ -11,7 +11,8 @@ import { RESOURCES, type ResourceRef } from '../kube/resources.js';
 import type { PolicyKind, PolicyObject } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { objectKey } from '../render/render.js';
-import { isInSync, isOwned, rewritten, type ObservedPolicy, type PolicyDiff } from './diff.js';
+import { holdReplaced, isInSync, isOwned, rewritten, type ObservedPolicy, type PolicyDiff } from './diff.js';
+import type { LabelKeys } from '../config.js';
 
 export interface ApplyOutcome {
   created: string[];
@@ -25,6 +26,7 @@ export interface ApplyContext {
   api: KubeApi;
   logger: Logger;
   dryRun: boolean;
+  config: { keys: LabelKeys };
   onDriftCorrected(kind: PolicyKind): void;
 }
 
@@ -47,7 +49,8 @@ function contentHash(spec: unknown, specs: unknown, labels: Readonly<Record<stri
  * catalog change, and the echo of our own write (nothing to do) from someone else's edit.
  */
 export class DriftTracker {
-  private readonly inSync = new Map<string, string>();
+  /** Namespace ('' for cluster-scoped objects) → object key → content hash. */
+  private readonly inSync = new Map<string, Map<string, string>>();
 
   constructor(private readonly generatedFromKey: string) {}
 
@@ -55,28 +58,51 @@ export class DriftTracker {
     return contentHash(object.spec, object.specs, object.metadata.labels, this.generatedFromKey);
   }
 
+  private remembered(object: { kind?: string; metadata?: { namespace?: string; name?: string } }): string | undefined {
+    return this.inSync.get(object.metadata?.namespace ?? '')?.get(objectKey(object));
+  }
+
   noteInSync(desired: PolicyObject): void {
-    this.inSync.set(objectKey(desired), this.hash(desired));
+    const scope = desired.metadata.namespace ?? '';
+    let entries = this.inSync.get(scope);
+    if (!entries) this.inSync.set(scope, (entries = new Map()));
+    entries.set(objectKey(desired), this.hash(desired));
   }
 
   /** The object differs from (or lacks) a desired content we had already applied: someone else changed it. */
   isDrift(desired: PolicyObject): boolean {
-    return this.inSync.get(objectKey(desired)) === this.hash(desired);
+    return this.remembered(desired) === this.hash(desired);
   }
 
   /** The object holds exactly what we last applied or saw in sync: the echo of our own write. */
   isEcho(observed: ObservedPolicy): boolean {
-    return this.inSync.get(objectKey(observed)) === this.hash(observed);
+    return this.remembered(observed) === this.hash(observed);
   }
 
   forget(object: { kind?: string; metadata?: { namespace?: string; name?: string } }): void {
-    this.inSync.delete(objectKey(object));
+    const scope = object.metadata?.namespace ?? '';
+    const entries = this.inSync.get(scope);
+    entries?.delete(objectKey(object));
+    if (entries?.size === 0) this.inSync.delete(scope);
+  }
+
+  /** A namespace is gone, and its objects with it. */
+  forgetNamespace(namespace: string): void {
+    this.inSync.delete(namespace);
+  }
+
+  get size(): number {
+    let size = 0;
+    for (const entries of this.inSync.values()) size += entries.size;
+    return size;
   }
 }
 
 export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: DriftTracker, desired: readonly PolicyObject[]): Promise<ApplyOutcome> {
   const { api, logger, dryRun } = context;
   const outcome: ApplyOutcome = { created: [], updated: [], deleted: [], conflicts: diff.conflicts.map((c) => displayName(c.desired)) };
+  /** Desired objects that could not be created: what they replace is not deleted (make-before-break). */
+  const blocked: PolicyObject[] = diff.conflicts.map((c) => c.desired);
   const changed = new Set([...diff.create, ...diff.update.map((u) => u.desired)].map(objectKey));
   for (const object of desired) if (!changed.has(objectKey(object))) drift.noteInSync(object);
 
@@ -96,6 +122,7 @@ export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: 
       const existing = await api.get<ObservedPolicy>(resource, object.metadata.name, object.metadata.namespace);
       if (!isOwned(existing)) {
         outcome.conflicts.push(displayName(object));
+        blocked.push(object);
         continue;
       }
       if (!isInSync(object, existing)) {
@@ -117,7 +144,9 @@ export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: 
     outcome.updated.push(displayName(object));
   }
 
-  for (const object of diff.delete) {
+  const { deletes, held } = holdReplaced(diff.delete, blocked, context.config.keys);
+  for (const object of held) logger.info('kept until its replacement can be created', { kind: object.kind, object: displayName(object) });
+  for (const object of deletes) {
     if (dryRun) {
       logger.info('dry-run: would delete', { kind: object.kind, object: displayName(object) });
       continue;

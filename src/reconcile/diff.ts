@@ -5,7 +5,7 @@
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type LabelKeys } from '../config.js';
 import type { KubeObject, PolicyObject } from '../kube/types.js';
 import { jsonEqual } from '../render/canonical.js';
-import { parseGeneratedFrom } from '../render/policies.js';
+import { generatedSource } from '../render/policies.js';
 import { objectKey, type RetainRule } from '../render/render.js';
 
 export interface ObservedPolicy extends KubeObject {
@@ -23,6 +23,31 @@ export interface PolicyDiff {
   delete: ObservedPolicy[];
   /** Desired objects whose name is taken by an object we do not own: never overwritten. */
   conflicts: Array<{ desired: PolicyObject; observed: ObservedPolicy }>;
+  /** Owned objects not deleted although unwanted: what replaces them cannot be created (a conflict). */
+  held: ObservedPolicy[];
+}
+
+/**
+ * Objects that replace one another: a namespace's profile policy (one profile at a time), and a
+ * shared service's ingress policy (one home namespace at a time). Until the replacement exists, the
+ * object it replaces stays (make-before-break); independent objects (access, baselines) have none.
+ */
+export function replacementGroup(object: { kind?: string; metadata?: { namespace?: string; labels?: Record<string, string> } }, keys: LabelKeys): string | undefined {
+  const source = generatedSource(object, keys);
+  if (source?.type === 'profile') return `profile/${object.metadata?.namespace ?? ''}`;
+  if (source?.type === 'access-ingress') return `access-ingress/${source.source}`;
+  return undefined;
+}
+
+/** Splits `deletes` into those to carry out and those `blocked` (desired objects that could not be created) must hold. */
+export function holdReplaced<T extends ObservedPolicy>(deletes: readonly T[], blocked: readonly PolicyObject[], keys: LabelKeys): { deletes: T[]; held: T[] } {
+  const groups = new Set(blocked.map((object) => replacementGroup(object, keys)).filter((group) => group !== undefined));
+  const result = { deletes: [] as T[], held: [] as T[] };
+  for (const object of deletes) {
+    const group = replacementGroup(object, keys);
+    (group !== undefined && groups.has(group) ? result.held : result.deletes).push(object);
+  }
+  return result;
 }
 
 export function isOwned(object: KubeObject): boolean {
@@ -45,7 +70,8 @@ export function rewritten(observed: ObservedPolicy, desired: PolicyObject): Obse
 
 function isRetained(observed: ObservedPolicy, retain: readonly RetainRule[], keys: LabelKeys): boolean {
   if (retain.length === 0) return false;
-  const source = parseGeneratedFrom(observed.metadata.labels?.[keys.generatedFrom]);
+  // Only an object we would generate can be kept: anything else carrying our label is pruned.
+  const source = generatedSource(observed, keys);
   return retain.some(
     (rule) =>
       (rule.anyNamespace === true || rule.namespace === observed.metadata.namespace) &&
@@ -64,7 +90,7 @@ export function diffPolicies(
   retain: readonly RetainRule[],
   keys: LabelKeys,
 ): PolicyDiff {
-  const result: PolicyDiff = { create: [], update: [], delete: [], conflicts: [] };
+  const result: PolicyDiff = { create: [], update: [], delete: [], conflicts: [], held: [] };
   const observedByKey = new Map(observed.map((object) => [objectKey(object), object]));
   const desiredKeys = new Set<string>();
   for (const object of desired) {
@@ -79,10 +105,14 @@ export function diffPolicies(
       result.update.push({ desired: object, observed: current, next: rewritten(current, object) });
     }
   }
+  const unwanted: ObservedPolicy[] = [];
   for (const object of observed) {
     if (!isOwned(object) || desiredKeys.has(objectKey(object))) continue;
-    if (!isRetained(object, retain, keys)) result.delete.push(object);
+    if (!isRetained(object, retain, keys)) unwanted.push(object);
   }
+  const { deletes, held } = holdReplaced(unwanted, result.conflicts.map((conflict) => conflict.desired), keys);
+  result.delete = deletes;
+  result.held = held;
   return result;
 }
 
@@ -112,7 +142,7 @@ export function convergedOwnedPolicies(
 export function namespacesWithOwnedProfile(observed: Iterable<KubeObject>, keys: LabelKeys): Set<string> {
   const namespaces = new Set<string>();
   for (const policy of observed) {
-    if (isOwned(policy) && parseGeneratedFrom(policy.metadata?.labels?.[keys.generatedFrom])?.type === 'profile' && policy.metadata?.namespace) {
+    if (isOwned(policy) && generatedSource(policy, keys)?.type === 'profile' && policy.metadata?.namespace) {
       namespaces.add(policy.metadata.namespace);
     }
   }

@@ -15,19 +15,81 @@ export interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
 }
 
-/** Namespace → Unix seconds it was first seen disabled, from the ConfigMap (unreadable entries are skipped). */
-export function readDisabledSince(configMap: ConfigMap | undefined): Map<string, number> {
+/** A record entry that could not be used as it is, and why. */
+export interface RecordProblem {
+  namespace: string;
+  value: string;
+  reason: 'Unparsable' | 'InFuture';
+}
+
+// RFC 3339 (the profile ISO 8601 the record is written in), nothing looser: `Date.parse` alone takes
+// "1" as the year 2001 and "garbage 2020" as a date.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+
+/** Unix seconds of an RFC 3339 time, or undefined when the text is not one (or names a day that does not exist). */
+export function parseRfc3339(value: string): number | undefined {
+  const match = RFC3339.exec(value);
+  if (!match) return undefined;
+  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 60) return undefined;
+  const lastDay = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > lastDay) return undefined;
+  const millis = Date.parse(value);
+  return Number.isFinite(millis) ? Math.floor(millis / 1000) : undefined;
+}
+
+/**
+ * The record as it can be trusted: namespace → Unix seconds first seen disabled. Entries that are
+ * not RFC 3339 are left out, and times in the future (a clock far ahead, or an edit meant to keep the
+ * 24-hour alert from ever firing) are taken as `nowSeconds`; both are listed in `problems`.
+ */
+export function readEscapeHatchRecord(configMap: ConfigMap | undefined, nowSeconds: number): { since: Map<string, number>; problems: RecordProblem[] } {
   const since = new Map<string, number>();
+  const problems: RecordProblem[] = [];
   for (const [key, value] of Object.entries(configMap?.data ?? {})) {
     if (!key.startsWith(KEY_PREFIX)) continue;
-    const millis = Date.parse(value);
-    if (Number.isFinite(millis)) since.set(key.slice(KEY_PREFIX.length), Math.floor(millis / 1000));
+    const namespace = key.slice(KEY_PREFIX.length);
+    const seconds = typeof value === 'string' ? parseRfc3339(value) : undefined;
+    if (seconds === undefined) problems.push({ namespace, value: String(value), reason: 'Unparsable' });
+    else if (seconds > nowSeconds) problems.push({ namespace, value, reason: 'InFuture' });
+    since.set(namespace, seconds === undefined ? Number.NaN : Math.min(seconds, nowSeconds));
   }
-  return since;
+  for (const [namespace, seconds] of since) if (Number.isNaN(seconds)) since.delete(namespace);
+  return { since, problems };
+}
+
+/** Namespace → Unix seconds it was first seen disabled, from the ConfigMap (see readEscapeHatchRecord). */
+export function readDisabledSince(configMap: ConfigMap | undefined, nowSeconds = Math.floor(Date.now() / 1000)): Map<string, number> {
+  return readEscapeHatchRecord(configMap, nowSeconds).since;
 }
 
 export function formatSince(seconds: number): string {
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * What this process knows beyond the ConfigMap: namespaces it has seen disabled, and the last time
+ * it trusted for each. A deleted or garbled record is restored from here instead of restamped, and
+ * EnforcementRestored is only told to namespaces that were seen disabled. Bounded by the number of
+ * namespaces disabled at once: entries go when the namespace is restored.
+ */
+export class EscapeHatchMemory {
+  readonly seenDisabled = new Set<string>();
+  readonly since = new Map<string, number>();
+
+  /** Keeps the valid, not-future times of a record someone (us or another replica) wrote. */
+  noteRecord(configMap: ConfigMap | undefined, nowSeconds: number): void {
+    const { since } = readEscapeHatchRecord(configMap, nowSeconds);
+    for (const [namespace, seconds] of since) {
+      const known = this.since.get(namespace);
+      if (known === undefined || seconds < known) this.since.set(namespace, seconds);
+    }
+  }
+
+  forget(namespace: string): void {
+    this.seenDisabled.delete(namespace);
+    this.since.delete(namespace);
+  }
 }
 
 export interface EscapeHatchChanges {
@@ -37,30 +99,64 @@ export interface EscapeHatchChanges {
   disabled: Array<{ namespace: string; since: number }>;
   /** Namespaces whose record was cleared (enforcement restored or namespace gone), with how long it was off. */
   restored: Array<{ namespace: string; since: number }>;
+  /** Cleared entries of namespaces never seen disabled (a key someone added): no EnforcementRestored for them. */
+  dropped: string[];
+  /** Entries refused as written, and the time recorded instead. */
+  corrected: Array<RecordProblem & { since: number }>;
   changed: boolean;
 }
 
 /**
  * Keeps the recorded time of namespaces still disabled, records `nowSeconds` for newly disabled
- * ones, and clears the rest. Other data keys are left as they are.
+ * ones, and clears the rest. Other data keys are left as they are. With `memory`, a time missing from
+ * the record (the ConfigMap was deleted) or refused (unparsable, in the future) is taken from what
+ * this process knew before it, and only namespaces it has seen disabled count as restored.
  */
-export function nextEscapeHatchState(current: ConfigMap | undefined, intents: readonly NamespaceIntent[], nowSeconds: number): EscapeHatchChanges {
-  const recorded = readDisabledSince(current);
+export function nextEscapeHatchState(
+  current: ConfigMap | undefined,
+  intents: readonly NamespaceIntent[],
+  nowSeconds: number,
+  memory?: EscapeHatchMemory,
+): EscapeHatchChanges {
+  const { since: recorded, problems } = readEscapeHatchRecord(current, nowSeconds);
+  const refused = new Map(problems.map((problem) => [problem.namespace, problem]));
   const data: Record<string, string> = {};
   for (const [key, value] of Object.entries(current?.data ?? {})) if (!key.startsWith(KEY_PREFIX)) data[key] = value;
   const disabled: EscapeHatchChanges['disabled'] = [];
+  const corrected: EscapeHatchChanges['corrected'] = [];
   const stillDisabled = new Set<string>();
   for (const intent of intents) {
     if (!intent.enforcementDisabled) continue;
-    stillDisabled.add(intent.namespace);
-    const since = recorded.get(intent.namespace);
-    if (since === undefined) disabled.push({ namespace: intent.namespace, since: nowSeconds });
-    data[`${KEY_PREFIX}${intent.namespace}`] = formatSince(since ?? nowSeconds);
+    const namespace = intent.namespace;
+    stillDisabled.add(namespace);
+    const remembered = memory?.since.get(namespace);
+    const problem = refused.get(namespace);
+    let since = problem ? undefined : recorded.get(namespace);
+    if (since === undefined && remembered !== undefined && remembered <= nowSeconds) since = remembered;
+    if (problem) {
+      since ??= problem.reason === 'InFuture' ? nowSeconds : undefined;
+      corrected.push({ ...problem, since: since ?? nowSeconds });
+    }
+    if (since === undefined && !problem) disabled.push({ namespace, since: nowSeconds });
+    since ??= nowSeconds;
+    data[`${KEY_PREFIX}${namespace}`] = formatSince(since);
+    memory?.seenDisabled.add(namespace);
+    memory?.since.set(namespace, since);
   }
-  const restored = [...recorded].filter(([namespace]) => !stillDisabled.has(namespace)).map(([namespace, since]) => ({ namespace, since }));
+  const restored: EscapeHatchChanges['restored'] = [];
+  const dropped: string[] = [];
+  const keys = new Set(Object.keys(current?.data ?? {}).filter((key) => key.startsWith(KEY_PREFIX)).map((key) => key.slice(KEY_PREFIX.length)));
+  for (const namespace of keys) {
+    if (stillDisabled.has(namespace)) continue;
+    const since = recorded.get(namespace) ?? memory?.since.get(namespace);
+    if (since !== undefined && (!memory || memory.seenDisabled.has(namespace))) restored.push({ namespace, since });
+    else dropped.push(namespace);
+    memory?.forget(namespace);
+  }
+  if (memory) for (const namespace of [...memory.seenDisabled]) if (!stillDisabled.has(namespace)) memory.forget(namespace);
   const before = current?.data ?? {};
   const changed = current === undefined ? stillDisabled.size > 0 : Object.keys(before).length !== Object.keys(data).length || Object.entries(data).some(([key, value]) => before[key] !== value);
-  return { data: Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : 1))), disabled, restored, changed };
+  return { data: Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : 1))), disabled, restored, dropped, corrected, changed };
 }
 
 export function stateConfigMap(namespace: string, data: Record<string, string>): ConfigMap {

@@ -7,6 +7,7 @@ import type { KubeApi } from '../kube/api.js';
 import { isConflict, isNotFound } from '../kube/api.js';
 import type { EventRecorder } from '../kube/events.js';
 import { RESOURCES, type ResourceRef } from '../kube/resources.js';
+import { scopedApi } from '../kube/scoped-api.js';
 import type { KubeObject, PolicyKind } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
 import { canonicalize, jsonEqual } from '../render/canonical.js';
@@ -15,8 +16,10 @@ import { rejectedServiceRetain, renderClusterPolicies, renderIntent, unappliedPr
 import { CATALOG_API_VERSION, type CatalogKind } from '../catalog/types.js';
 import { applyDiff, describeOutcome, DriftTracker, madeWrites, type ApplyOutcome } from './apply.js';
 import { diffPolicies, type ObservedPolicy } from './diff.js';
-import { formatSince, humanDuration, nextEscapeHatchState, STATE_CONFIGMAP_NAME, stateConfigMap } from './escape-hatch.js';
+import { EscapeHatchMemory, formatSince, humanDuration, nextEscapeHatchState, STATE_CONFIGMAP_NAME, stateConfigMap, type ConfigMap, type RecordProblem } from './escape-hatch.js';
+import { quoteValue } from '../kube/names.js';
 import { isTerminating, type ClusterState } from './state.js';
+import { reportedProblems } from '../labels.js';
 import type { ReconcileResult } from './workqueue.js';
 
 /** How long to wait before looking again at a name held by someone else's object (we do not watch those). */
@@ -33,6 +36,8 @@ export interface ReconcilerContext {
   logger: Logger;
   dryRun: boolean;
   onDriftCorrected(kind: PolicyKind): void;
+  /** An escape-hatch record entry was refused and rewritten. */
+  onEscapeHatchRecordRefused?(reason: RecordProblem['reason']): void;
 }
 
 export const catalogResource: Record<CatalogKind, ResourceRef> = {
@@ -43,6 +48,7 @@ export const catalogResource: Record<CatalogKind, ResourceRef> = {
 
 export class Reconcilers {
   private readonly drift: DriftTracker;
+  private readonly escapeHatch = new EscapeHatchMemory();
 
   constructor(private readonly context: ReconcilerContext) {
     this.drift = new DriftTracker(context.config.keys.generatedFrom);
@@ -52,50 +58,70 @@ export class Reconcilers {
     return this.context.config.keys;
   }
 
+  /** Sizes of what the reconcilers remember between reconciles (tests and the soak benchmark check they stay bounded). */
+  memory(): { driftEntries: number; escapeHatchEntries: number; events: number } {
+    return { driftEntries: this.drift.size, escapeHatchEntries: this.escapeHatch.seenDisabled.size + this.escapeHatch.since.size, events: this.context.events.size };
+  }
+
   /** The object is the echo of our own write (see DriftTracker). */
   isEcho(policy: ObservedPolicy): boolean {
     return this.drift.isEcho(policy);
   }
 
-  private async apply(diff: ReturnType<typeof diffPolicies>, desired: Parameters<typeof applyDiff>[3]): Promise<ApplyOutcome> {
-    return applyDiff(this.context, diff, this.drift, desired);
+  private async apply(diff: ReturnType<typeof diffPolicies>, desired: Parameters<typeof applyDiff>[3], signal: AbortSignal | undefined): Promise<ApplyOutcome> {
+    return applyDiff({ ...this.context, api: this.api(signal) }, diff, this.drift, desired);
   }
 
-  private async reportConflicts(outcome: ApplyOutcome, target: Parameters<EventRecorder['record']>[0]): Promise<ReconcileResult> {
+  /** The API for one reconcile: every request carries its signal (shutdown, lost leadership). */
+  private api(signal: AbortSignal | undefined): KubeApi {
+    return signal ? scopedApi(this.context.api, { signal }) : this.context.api;
+  }
+
+  private async reportConflicts(outcome: ApplyOutcome, target: Parameters<EventRecorder['record']>[0], signal: AbortSignal | undefined): Promise<ReconcileResult> {
     if (outcome.conflicts.length === 0) return {};
     const note = `not overwriting ${outcome.conflicts.join(', ')}: an object of that name exists without app.kubernetes.io/managed-by=netpol-profiles`;
     this.context.logger.warn('name conflict', { target: target.name, objects: outcome.conflicts });
-    await this.context.events.record(target, 'Warning', 'NameConflict', note);
+    await this.context.events.record(target, 'Warning', 'NameConflict', note, signal);
     return { requeueAfter: CONFLICT_RECHECK_MS };
   }
 
   /** `profile-<P>` and `access-<S>` of one namespace. */
-  async reconcileNamespace(name: string): Promise<ReconcileResult> {
+  async reconcileNamespace(name: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const { state } = this.context;
     const namespace = state.caches.namespaces.get(name);
     // A namespace that is gone or going takes its policies with it; writing into it would only fail.
     if (!namespace || isTerminating(namespace)) {
-      if (!namespace) state.forgetNamespace(name);
+      if (!namespace) {
+        state.forgetNamespace(name);
+        this.drift.forgetNamespace(name);
+        this.context.events.forgetNamespace(name);
+      }
       return {};
     }
     const intent = state.intent(namespace);
     const rendered = renderIntent(intent, state.catalog(), this.context.config);
-    const observed = state.ownedPoliciesIn(name, ['profile', 'access']);
+    const observed = state.namespacePolicies(name);
     const diff = diffPolicies(rendered.objects, observed, rendered.retain, this.keys);
-    const outcome = await this.apply(diff, rendered.objects);
+    const outcome = await this.apply(diff, rendered.objects, signal);
     const target = { apiVersion: 'v1', kind: 'Namespace', name, uid: namespace.metadata?.uid };
-    for (const problem of intent.problems) {
-      await this.context.events.record(target, 'Warning', problem.reason, `${problem.label}: ${problem.message}`);
+    const { shown, more } = reportedProblems(intent.problems);
+    for (const problem of shown) {
+      await this.context.events.record(target, 'Warning', problem.reason, `${problem.label}: ${problem.message}`, signal);
+    }
+    if (more > 0) {
+      // One Event whatever the count, so that changing how many there are does not make new ones.
+      const note = `more than ${shown.length} label problems; only the first ${shown.length} (by label key) get an Event each: see netpol-profiles status -n ${name}`;
+      await this.context.events.record(target, 'Warning', 'TooManyLabelProblems', note, signal);
     }
     if (madeWrites(outcome)) {
       this.context.logger.info('policies applied', { namespace: name, changes: describeOutcome(outcome) });
-      await this.context.events.record(target, 'Normal', 'PoliciesApplied', describeOutcome(outcome));
+      await this.context.events.record(target, 'Normal', 'PoliciesApplied', describeOutcome(outcome), signal);
     }
-    return this.reportConflicts(outcome, target);
+    return this.reportConflicts(outcome, target, signal);
   }
 
   /** `access-<S>-ingress` in the service's namespace. */
-  async reconcileSharedService(name: string): Promise<ReconcileResult> {
+  async reconcileSharedService(name: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const { state } = this.context;
     const catalog = state.catalog();
     const service = catalog.services.get(name);
@@ -115,30 +141,32 @@ export class Reconcilers {
     if (policy && !homeWritable) retain.push({ namespace: policy.metadata.namespace, sourceType: 'access-ingress', source: name });
     const desired = policy && homeWritable ? [policy] : [];
     const diff = diffPolicies(desired, observed, retain, this.keys);
-    const outcome = await this.apply(diff, desired);
+    const outcome = await this.apply(diff, desired, signal);
     if (madeWrites(outcome)) this.context.logger.info('policies applied', { sharedService: name, changes: describeOutcome(outcome) });
-    return this.reportConflicts(outcome, { apiVersion: CATALOG_API_VERSION, kind: 'SharedService', name });
+    return this.reportConflicts(outcome, { apiVersion: CATALOG_API_VERSION, kind: 'SharedService', name }, signal);
   }
 
   /** The cluster-wide objects: the escape hatch and the baselines. */
-  async reconcileCluster(): Promise<ReconcileResult> {
+  async reconcileCluster(signal?: AbortSignal): Promise<ReconcileResult> {
     const { state } = this.context;
-    const unapplied = unappliedProfileNamespaces(state.liveIntents(), (namespace) => state.ownedPoliciesIn(namespace, ['profile']).length > 0);
+    const unapplied = unappliedProfileNamespaces(state.liveIntents(), (namespace) => state.namespacePolicies(namespace).some((policy) => state.sourceOf(policy)?.type === 'profile'));
     const { objects, retain } = renderClusterPolicies(state.catalog(), this.context.config, unapplied);
     const diff = diffPolicies(objects, state.caches.clusterPolicies.list(), retain, this.keys);
-    const outcome = await this.apply(diff, objects);
+    const outcome = await this.apply(diff, objects, signal);
     if (madeWrites(outcome)) this.context.logger.info('policies applied', { cluster: true, changes: describeOutcome(outcome) });
-    return this.reportConflicts(outcome, { apiVersion: 'v1', kind: 'Namespace', name: 'default' });
+    return this.reportConflicts(outcome, { apiVersion: 'v1', kind: 'Namespace', name: 'default' }, signal);
   }
 
   /**
    * The escape-hatch record: when each namespace was first seen with enforcement disabled, kept in
    * the ConfigMap so every replica and every restart reports the same time; Events on the change.
+   * Entries that cannot be trusted (not RFC 3339, in the future) are rewritten and reported.
    */
-  async reconcileEscapeHatchState(now: () => number = () => Math.floor(Date.now() / 1000)): Promise<ReconcileResult> {
-    const { state, api, operatorNamespace, logger } = this.context;
+  async reconcileEscapeHatchState(signal?: AbortSignal, now: () => number = () => Math.floor(Date.now() / 1000)): Promise<ReconcileResult> {
+    const { state, operatorNamespace, logger } = this.context;
+    const api = this.api(signal);
     const current = state.caches.state.get(STATE_CONFIGMAP_NAME, operatorNamespace);
-    const changes = nextEscapeHatchState(current, state.liveIntents(), now());
+    const changes = nextEscapeHatchState(current, state.liveIntents(), now(), this.escapeHatch);
     if (changes.changed) {
       if (this.context.dryRun) {
         logger.info('dry-run: would record escape-hatch state', { configMap: `${operatorNamespace}/${STATE_CONFIGMAP_NAME}`, data: changes.data });
@@ -148,28 +176,52 @@ export class Reconcilers {
         await api.create(RESOURCES.configMaps, stateConfigMap(operatorNamespace, changes.data));
       }
     }
+    const namespaceTarget = (namespace: string) => {
+      const live = state.caches.namespaces.get(namespace);
+      return live ? { apiVersion: 'v1', kind: 'Namespace', name: namespace, uid: live.metadata?.uid } : undefined;
+    };
+    for (const { namespace, value, reason, since } of changes.corrected) {
+      const why = reason === 'InFuture' ? 'is in the future' : 'is not an RFC 3339 time';
+      const message = `${STATE_CONFIGMAP_NAME} had disabled-since ${quoteValue(value)} for this namespace, which ${why}; recorded ${formatSince(since)} instead`;
+      logger.warn('escape-hatch record refused', { namespace, value, reason, recorded: formatSince(since) });
+      this.context.onEscapeHatchRecordRefused?.(reason);
+      const target = namespaceTarget(namespace);
+      if (target) await this.context.events.record(target, 'Warning', 'InvalidEscapeHatchRecord', message, signal);
+    }
+    for (const namespace of changes.dropped) {
+      logger.info('escape-hatch record cleared', { namespace, reason: 'the namespace was never seen with enforcement disabled' });
+    }
     for (const { namespace, since } of changes.disabled) {
-      const target = { apiVersion: 'v1', kind: 'Namespace', name: namespace, uid: state.caches.namespaces.get(namespace)?.metadata?.uid };
       logger.warn('enforcement disabled', { namespace, since: formatSince(since) });
+      const target = namespaceTarget(namespace);
+      if (!target) continue;
       await this.context.events.record(
         target,
         'Normal',
         'EnforcementDisabled',
         `escape hatch on since ${formatSince(since)}: escape-hatch-allow-all allows all traffic for this namespace`,
+        signal,
       );
     }
     for (const { namespace, since } of changes.restored) {
-      const live = state.caches.namespaces.get(namespace);
       logger.info('enforcement restored', { namespace, disabledFor: humanDuration(now() - since) });
-      if (!live) continue; // the namespace is gone: nothing to tell it
+      const target = namespaceTarget(namespace);
+      if (!target) continue; // the namespace is gone: nothing to tell it
       await this.context.events.record(
-        { apiVersion: 'v1', kind: 'Namespace', name: namespace, uid: live.metadata?.uid },
+        target,
         'Normal',
         'EnforcementRestored',
         `enforcement restored; the escape hatch was on since ${formatSince(since)} (${humanDuration(now() - since)})`,
+        signal,
       );
     }
     return {};
+  }
+
+  /** A replica saw the record change or a namespace disabled (all replicas call this, so a new leader knows). */
+  noteEscapeHatch(record: ConfigMap | undefined, disabledNamespace?: string): void {
+    this.escapeHatch.noteRecord(record, Math.floor(Date.now() / 1000));
+    if (disabledNamespace !== undefined) this.escapeHatch.seenDisabled.add(disabledNamespace);
   }
 
   /** Namespaces that use a catalog object (sorted). */
@@ -187,9 +239,10 @@ export class Reconcilers {
   }
 
   /** Status (`namespaceCount`, `namespaces`, `Ready` condition) and the in-use finalizer of one catalog object. */
-  async reconcileCatalogObject(key: string): Promise<ReconcileResult> {
+  async reconcileCatalogObject(key: string, signal?: AbortSignal): Promise<ReconcileResult> {
     const [kind, name] = key.split('/') as [CatalogKind, string];
-    const { state, api } = this.context;
+    const { state } = this.context;
+    const api = this.api(signal);
     const cache = { NetworkProfile: state.caches.profiles, SharedService: state.caches.services, NetworkBaseline: state.caches.baselines }[kind];
     const object = cache.get(name);
     if (!object) return {};
@@ -227,13 +280,21 @@ export class Reconcilers {
         'Warning',
         'InUse',
         `deletion waits until no namespace uses it; still used by ${users.length}: ${users.slice(0, 20).join(', ')}${users.length > 20 ? ', …' : ''}`,
+        signal,
       );
     }
-    await this.updateCatalogStatus(object, resource, kind, name, users);
+    await this.updateCatalogStatus(object, resource, kind, name, users, signal);
     return {};
   }
 
-  private async updateCatalogStatus(object: KubeObject, resource: ResourceRef, kind: CatalogKind, name: string, users: string[]): Promise<void> {
+  private async updateCatalogStatus(
+    object: KubeObject,
+    resource: ResourceRef,
+    kind: CatalogKind,
+    name: string,
+    users: string[],
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
     const problems = this.context.state.catalogProblems(`${kind}/${name}`);
     const current = (object.status ?? {}) as { conditions?: Array<Record<string, unknown>>; [key: string]: unknown };
     const ready = problems.length === 0;
@@ -256,13 +317,13 @@ export class Reconcilers {
     if (sameStatus(current, status)) return;
     if (this.context.dryRun) return;
     try {
-      await this.context.api.updateStatus(resource, { ...object, status });
+      await this.api(signal).updateStatus(resource, { ...object, status });
     } catch (error) {
       // A newer version is on its way through the watch; the next pass writes from it.
       if (!isConflict(error) && !isNotFound(error)) throw error;
     }
     if (!ready && (!previous || previous.status !== 'False' || previous.message !== condition.message)) {
-      await this.context.events.record({ apiVersion: CATALOG_API_VERSION, kind, name, uid: object.metadata?.uid }, 'Warning', 'Invalid', message);
+      await this.context.events.record({ apiVersion: CATALOG_API_VERSION, kind, name, uid: object.metadata?.uid }, 'Warning', 'Invalid', message, signal);
     }
   }
 }

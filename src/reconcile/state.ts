@@ -8,7 +8,7 @@ import { emptyCatalog, type Catalog } from '../catalog/types.js';
 import type { KubeObject, Namespace } from '../kube/types.js';
 import { evaluateNamespace, type NamespaceIntent } from '../labels.js';
 import { catalogNames } from '../render/render.js';
-import { parseGeneratedFrom, type SourceType } from '../render/policies.js';
+import { generatedSource, type SourceType } from '../render/policies.js';
 import type { ObservedPolicy } from './diff.js';
 import type { ConfigMap } from './escape-hatch.js';
 
@@ -96,6 +96,11 @@ export class ClusterState {
     this.intents.delete(name);
   }
 
+  /** Namespace intents memoised (one per namespace seen; forgotten when the namespace goes). */
+  get intentCount(): number {
+    return this.intents.size;
+  }
+
   /**
    * Intents of every namespace that exists and is not being deleted; computed once per change of
    * the namespaces or the catalog (status passes and metric scrapes share it).
@@ -111,9 +116,12 @@ export class ClusterState {
     return intents;
   }
 
-  /** Generated objects in `namespace` of the given source types. */
-  ownedPoliciesIn(namespace: string, types: readonly SourceType[]): ObservedPolicy[] {
-    return this.caches.policies.listByNamespace(namespace).filter((policy) => types.includes(this.sourceOf(policy)?.type as SourceType));
+  /**
+   * Our CNPs in `namespace` that the namespace reconciler owns: everything but shared services'
+   * ingress policies, including objects with our label that we would not generate (to be pruned).
+   */
+  namespacePolicies(namespace: string): ObservedPolicy[] {
+    return this.caches.policies.listByNamespace(namespace).filter((policy) => this.sourceOf(policy)?.type !== 'access-ingress');
   }
 
   /** Generated CNPs of one source, wherever they are (e.g. `access-ingress` of a service that moved). */
@@ -124,8 +132,9 @@ export class ClusterState {
     });
   }
 
+  /** What a cached policy was generated from; undefined when it is not an object we would generate. */
   sourceOf(policy: KubeObject): { type: SourceType; source: string } | undefined {
-    return parseGeneratedFrom(policy.metadata?.labels?.[this.config.keys.generatedFrom]);
+    return generatedSource(policy, this.config.keys);
   }
 }
 

@@ -38,6 +38,11 @@ export interface WorkQueueOptions {
   metrics?: WorkQueueMetrics;
   /** For logging: a reconcile threw. `retryInMs` is undefined when the queue is shutting down. */
   onError?: (key: string, error: unknown, retryInMs: number | undefined) => void;
+  /**
+   * Aborting it aborts the signal every reconcile gets, at once (lost leadership); the queue keeps
+   * its keys until shutDown.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ShutDownOptions {
@@ -74,8 +79,13 @@ export class WorkQueue {
   private readonly delayed = new Map<string, DelayedAdd>();
   /** Keys whose last failure carried Retry-After: no run before this performance.now() time, whatever adds them. */
   private readonly notBefore = new Map<string, number>();
-  /** Consecutive failures per key; the exponent of its backoff. */
-  private readonly failures = new Map<string, number>();
+  /**
+   * Per key: failures counted so far (the exponent of its backoff), and whether the retry the last
+   * counted one scheduled is still to come. Failures before that retry is due do not count again
+   * (client-go's "once per retry interval"): events run a backing-off key at once, and counting each
+   * of those runs would push its backoff to the cap within seconds of an outage.
+   */
+  private readonly failures = new Map<string, { count: number; retryPending: boolean }>();
 
   private readonly abortController = new AbortController();
   private pumpScheduled = false;
@@ -94,6 +104,9 @@ export class WorkQueue {
     if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
       throw new RangeError(`concurrency must be a positive integer, got ${this.concurrency}`);
     }
+    const external = options.signal;
+    if (external?.aborted) this.abortController.abort(external.reason);
+    else external?.addEventListener('abort', () => this.abortController.abort(external.reason), { once: true });
     this.metrics?.depthChanged(this.controller, 0);
   }
 
@@ -229,11 +242,18 @@ export class WorkQueue {
 
   /** Per-key exponential backoff, stretched to a server's Retry-After when it asks for longer. */
   private retryDelay(key: string, error: unknown): number {
-    const previousFailures = this.failures.get(key) ?? 0;
-    this.failures.set(key, previousFailures + 1);
-    const backoff = Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** Math.min(previousFailures, 64));
     const retryAfterMs = retryAfterSecondsOf(error) * 1000;
     if (retryAfterMs > 0) this.notBefore.set(key, performance.now() + retryAfterMs);
+    const previous = this.failures.get(key);
+    const pending = this.delayed.get(key);
+    const remaining = pending ? pending.readyAt - performance.now() : 0;
+    if (previous?.retryPending && remaining > 0) {
+      // Failed again before its retry was due (an event ran it early): the same retry stands.
+      return Math.max(remaining, retryAfterMs);
+    }
+    const count = (previous?.count ?? 0) + 1;
+    this.failures.set(key, { count, retryPending: true });
+    const backoff = Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** Math.min(count - 1, 64));
     return Math.max(backoff, retryAfterMs);
   }
 
@@ -251,6 +271,8 @@ export class WorkQueue {
     const timer = setTimeout(() => {
       this.delayed.delete(key);
       this.notBefore.delete(key);
+      const failures = this.failures.get(key);
+      if (failures) failures.retryPending = false;
       this.add(key);
     }, delayMs);
     this.delayed.set(key, { readyAt, timer });

@@ -41,6 +41,38 @@ export function parseGeneratedFrom(value: string | undefined): { type: SourceTyp
   return { type, source: value.slice(dot + 1) };
 }
 
+/** The kind and name the renderer gives an object generated from `source`; undefined if it makes none. */
+function generatedIdentity(source: { type: SourceType; source: string }): { kind: PolicyKind; name: string } | undefined {
+  switch (source.type) {
+    case 'profile':
+      return { kind: 'CiliumNetworkPolicy', name: profilePolicyName(source.source) };
+    case 'access':
+      return { kind: 'CiliumNetworkPolicy', name: accessPolicyName(source.source) };
+    case 'access-ingress':
+      return { kind: 'CiliumNetworkPolicy', name: accessIngressPolicyName(source.source) };
+    case 'baseline':
+      return { kind: 'CiliumClusterwideNetworkPolicy', name: baselinePolicyName(source.source) };
+    case 'escape-hatch':
+      return source.source === 'allow-all' ? { kind: 'CiliumClusterwideNetworkPolicy', name: ESCAPE_HATCH_POLICY_NAME } : undefined;
+  }
+}
+
+/**
+ * What an object was generated from, when it is one the renderer makes: its `generated-from` names
+ * a source, and its kind and name are the ones that source gives. An object with our managed-by
+ * label that fails this (no or an unknown `generated-from`, a name or kind that does not match) is
+ * not one we would generate: the operator prunes it, whatever it claims to come from.
+ */
+export function generatedSource(
+  object: { kind?: string; metadata?: { name?: string; labels?: Readonly<Record<string, string>> } },
+  keys: Pick<LabelKeys, 'generatedFrom'>,
+): { type: SourceType; source: string } | undefined {
+  const source = parseGeneratedFrom(object.metadata?.labels?.[keys.generatedFrom]);
+  if (!source) return undefined;
+  const identity = generatedIdentity(source);
+  return identity && identity.kind === object.kind && identity.name === object.metadata?.name ? source : undefined;
+}
+
 function policyObject(
   kind: PolicyKind,
   name: string,

@@ -10,7 +10,7 @@ import type { Lease } from '../kube/leader.js';
 import type { KubeObject, Namespace, PolicyObject } from '../kube/types.js';
 import type { NamespaceIntent } from '../labels.js';
 import { jsonEqual } from '../render/canonical.js';
-import { parseGeneratedFrom, type SourceType } from '../render/policies.js';
+import { generatedSource, type SourceType } from '../render/policies.js';
 import { objectKey, renderAll, type RetainRule } from '../render/render.js';
 import { diffPolicies, isOwned, namespacesWithOwnedProfile, type ObservedPolicy } from '../reconcile/diff.js';
 import { formatSince, humanDuration, readDisabledSince, type ConfigMap } from '../reconcile/escape-hatch.js';
@@ -53,9 +53,6 @@ export interface StatusOptions {
 
 const CNP = 'CiliumNetworkPolicy';
 const NAMESPACE_SOURCES: readonly SourceType[] = ['profile', 'access'];
-// The operator prunes a CNP only from the reconciler of its source type; a CNP with our managed-by
-// label but another (or no) generated-from is left alone. Every owned CCNP is the cluster reconciler's.
-const CNP_SOURCES: readonly SourceType[] = ['profile', 'access', 'access-ingress'];
 
 const compareStrings = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const displayKind = (object: { kind?: string; metadata?: { name?: string } }): string => `${object.kind}/${object.metadata?.name ?? ''}`;
@@ -81,15 +78,15 @@ function catalogFrom(objects: readonly KubeObject[]): { catalog: Catalog; proble
 
 /**
  * What the operator does with each object, classified. Desired objects are in-sync, missing,
- * drifted or conflict; owned undesired ones are extra (pruned) or kept (retained). Owned CNPs no
- * reconciler would prune are returned apart: to the operator they are someone else's.
+ * drifted or conflict; owned undesired ones are extra (pruned, including objects with our label that
+ * the operator would not generate) or kept (retained, or held until their replacement exists).
  */
 function classify(
   desired: readonly PolicyObject[],
   observed: readonly ObservedPolicy[],
   retain: readonly RetainRule[],
   config: RenderConfig,
-): { states: Map<string, PolicyStatus & { namespace: string | undefined }>; unmanagedOwned: ObservedPolicy[] } {
+): Map<string, PolicyStatus & { namespace: string | undefined }> {
   const keys = config.keys;
   const diff = diffPolicies(desired, observed, retain, keys);
   const states = new Map<string, PolicyStatus & { namespace: string | undefined }>();
@@ -115,16 +112,16 @@ function classify(
     else entry(object, 'in-sync');
   }
   const deleted = new Set(diff.delete.map(objectKey));
-  const unmanagedOwned: ObservedPolicy[] = [];
+  const held = new Set(diff.held.map(objectKey));
   for (const object of observed) {
     const key = objectKey(object);
     if (!isOwned(object) || states.has(key)) continue;
-    const source = parseGeneratedFrom(object.metadata.labels?.[keys.generatedFrom]);
-    if (object.kind === CNP && !CNP_SOURCES.includes(source?.type as SourceType)) unmanagedOwned.push(object);
-    else if (deleted.has(key)) entry(object, 'extra');
+    const source = generatedSource(object, keys);
+    if (deleted.has(key)) entry(object, 'extra', source ? undefined : 'not an object the operator generates, although it carries its managed-by label');
+    else if (held.has(key)) entry(object, 'kept', 'kept until the policy that replaces it can be created (its name is held by another object)');
     else entry(object, 'kept', `kept as it is while its ${source!.type === 'profile' ? 'profile label or NetworkProfile' : source!.type === 'baseline' ? 'NetworkBaseline' : 'SharedService'} is invalid`);
   }
-  return { states, unmanagedOwned };
+  return states;
 }
 
 function driftDetail(desired: PolicyObject, observed: ObservedPolicy): string {
@@ -140,7 +137,7 @@ function policyFinding(policy: PolicyStatus, namespace: string | undefined): Fin
     missing: `${what} is missing`,
     drifted: `${what} has drifted (${policy.detail})`,
     conflict: `${what} is held by an object without ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}; the operator will not overwrite it`,
-    extra: `${what} is no longer wanted; the operator will delete it`,
+    extra: policy.detail ? `${what} is ${policy.detail}; the operator will delete it` : `${what} is no longer wanted; the operator will delete it`,
     'in-sync': undefined,
     kept: undefined,
   }[policy.state];
@@ -179,7 +176,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
   // can only create `access-<S>-ingress` in a home namespace that exists.
   const desired = rendered.objects.filter((object) => object.kind !== CNP || liveNames.has(object.metadata.namespace!));
   const observed = [...snapshot.policies.filter((policy) => liveNames.has(policy.metadata.namespace ?? '')), ...snapshot.clusterPolicies];
-  const { states, unmanagedOwned } = classify(desired, observed, rendered.retain, config);
+  const states = classify(desired, observed, rendered.retain, config);
 
   const policiesByNamespace = new Map<string, PolicyStatus[]>();
   const clusterPolicies: PolicyStatus[] = [];
@@ -194,8 +191,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
   }
   clusterPolicies.sort(byKindAndName);
 
-  const disabledSince = readDisabledSince(snapshot.stateConfigMap);
-  const unmanagedKeys = new Set(unmanagedOwned.map(objectKey));
+  const disabledSince = readDisabledSince(snapshot.stateConfigMap, nowSeconds);
   const desiredByNamespace = new Map<string, PolicyObject[]>();
   for (const object of desired) {
     if (object.kind !== CNP) continue;
@@ -205,7 +201,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
   }
   const foreignByNamespace = new Map<string, ObservedPolicy[]>();
   for (const policy of observed) {
-    if (policy.kind !== CNP || (isOwned(policy) && !unmanagedKeys.has(objectKey(policy)))) continue;
+    if (policy.kind !== CNP || isOwned(policy)) continue;
     const list = foreignByNamespace.get(policy.metadata.namespace!) ?? [];
     list.push(policy);
     foreignByNamespace.set(policy.metadata.namespace!, list);
@@ -241,7 +237,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
       const finding = policyFinding(policy, name);
       if (finding) findings.push(finding);
     }
-    const foreignPolicies = foreignPoliciesOf(name, intent, labels, foreignByNamespace.get(name) ?? [], desiredByNamespace.get(name) ?? [], policies, observedByKey, unmanagedKeys, config);
+    const foreignPolicies = foreignPoliciesOf(name, intent, labels, foreignByNamespace.get(name) ?? [], desiredByNamespace.get(name) ?? [], policies, observedByKey, config);
     for (const foreign of foreignPolicies) {
       const ingress = foreign.wideningIngressRules ?? 0;
       const egress = foreign.wideningEgressRules ?? 0;
@@ -251,9 +247,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
         namespace: name,
         kind: 'foreign-policy',
         object: `${CNP}/${foreign.name}`,
-        message: foreign.claimsManagedBy
-          ? `CiliumNetworkPolicy ${foreign.name} carries ${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE} but no source the operator manages, and widens the profile: ${rules}`
-          : `foreign CiliumNetworkPolicy ${foreign.name} widens ${intent.profile.state === 'none' ? "the namespace's access policies" : 'the profile'}: ${rules}`,
+        message: `foreign CiliumNetworkPolicy ${foreign.name} widens ${intent.profile.state === 'none' ? "the namespace's access policies" : 'the profile'}: ${rules}`,
       });
     }
     namespaces.push({
@@ -311,14 +305,13 @@ function foreignPoliciesOf(
   desired: readonly PolicyObject[],
   policies: readonly PolicyStatus[],
   observedByKey: ReadonlyMap<string, ObservedPolicy>,
-  unmanagedKeys: ReadonlySet<string>,
   config: RenderConfig,
 ): ForeignPolicy[] {
-  const own = desired.filter((object) => NAMESPACE_SOURCES.includes(parseGeneratedFrom(object.metadata.labels[config.keys.generatedFrom])?.type as SourceType));
+  const own = desired.filter((object) => NAMESPACE_SOURCES.includes(generatedSource(object, config.keys)?.type as SourceType));
   const kept = policies
     .filter((policy) => policy.state === 'kept' && policy.kind === CNP)
     .map((policy) => observedByKey.get(objectKey({ kind: CNP, metadata: { namespace: name, name: policy.name } }))!)
-    .filter((policy) => NAMESPACE_SOURCES.includes(parseGeneratedFrom(policy.metadata.labels?.[config.keys.generatedFrom])?.type as SourceType));
+    .filter((policy) => NAMESPACE_SOURCES.includes(generatedSource(policy, config.keys)?.type as SourceType));
   // A namespace with only access labels is still enforced, egress-wise, by its access-* policies.
   const checked = !intent.protected && (labels[config.keys.profile] !== undefined || own.length + kept.length > 0);
   const granted = checked ? grantedRules([...own, ...kept]) : undefined;
@@ -333,7 +326,6 @@ function foreignPoliciesOf(
       const widening = counted ? { ingress: enforced.has('ingress') ? counted.ingress : 0, egress: enforced.has('egress') ? counted.egress : 0 } : undefined;
       return {
         name: policy.metadata.name,
-        claimsManagedBy: unmanagedKeys.has(objectKey(policy)),
         checked,
         wideningIngressRules: widening ? widening.ingress : null,
         wideningEgressRules: widening ? widening.egress : null,

@@ -27,8 +27,6 @@ export interface PolicyStatus {
 
 export interface ForeignPolicy {
   name: string;
-  /** True when it carries our managed-by label but no source the operator manages (so it never touches it). */
-  claimsManagedBy: boolean;
   /** Whether its rules were compared with the profile: only in non-protected namespaces with a profile label. */
   checked: boolean;
   /** Allow rules that may widen what the namespace's generated policies allow; null when not checked. */

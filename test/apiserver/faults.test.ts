@@ -70,6 +70,26 @@ describe('apiserver: fault injection', function () {
     expect(Date.now() - start).to.be.at.least(55);
   });
 
+  it('holds only one user\'s requests, and drops a held request whose client gave up', async () => {
+    const token = server.rbac.addToken({ name: 'held-user', groups: ['system:masters'] });
+    server.faults.addLatency(60_000, { verb: 'create', resource: 'configmaps', user: 'held-user' });
+    const admin = await request(server, 'POST', '/api/v1/namespaces/app/configmaps', { body: { metadata: { name: 'from-admin' } } });
+    expect(admin.status, 'another user is not held').to.equal(201);
+    const gaveUp = new AbortController();
+    const held = fetch(`${server.url}/api/v1/namespaces/app/configmaps`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ metadata: { name: 'from-held-user' } }),
+      signal: gaveUp.signal,
+    }).catch(() => 'aborted');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(server.requests.query({ user: 'held-user' }), 'still held').to.deep.equal([]);
+    gaveUp.abort();
+    expect(await held).to.equal('aborted');
+    await eventually(() => (server.requests.query({ user: 'held-user', code: 499 }).length === 1 ? true : undefined), 'held request dropped');
+    expect(server.get('v1', 'configmaps', 'app', 'from-held-user'), 'a request dropped while held is never processed').to.equal(undefined);
+  });
+
   it('closes open watches, stalls them, and expires them with 410', async () => {
     const kc = server.kubeConfig();
     const open = async () => {

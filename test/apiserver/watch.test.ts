@@ -121,7 +121,8 @@ describe('apiserver: watches with client-node', function () {
       server.faults.closeWatches({ resource: 'ciliumnetworkpolicies' });
 
       await eventually(() => (added.includes('missed') ? true : undefined), 'the missed object after relist');
-      // First watch, the one answered with 410, the one after the relist (which may still be opening).
+      // The informer emits what the relist found before it opens its next watch: wait for that one.
+      // First watch, the one answered with 410, the one after the relist.
       await eventually(() => (server.requests.query({ verb: 'watch', resource: 'ciliumnetworkpolicies' }).length >= 3 && connects >= 3 ? true : undefined), 'the watch after the relist');
       expect(server.requests.query({ verb: 'list', resource: 'ciliumnetworkpolicies' }).length).to.equal(listsBefore + 1);
       expect(added).to.deep.equal(['seen-live', 'missed']);

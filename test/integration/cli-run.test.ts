@@ -15,6 +15,8 @@ describe('run command', function () {
       ['a bad duration', ['--lease-duration', '15'], /--lease-duration "15" is not a duration/],
       ['inconsistent leader election timings', ['--retry-period', '20s'], /--retry-period < --renew-deadline < --lease-duration/],
       ['a bad concurrency', ['--concurrency', '0'], /--concurrency must be a whole number/],
+      ['a stall timeout below a second', ['--watch-stall-timeout', '500ms'], /--watch-stall-timeout must be at least 1s/],
+      ['a resync period that would keep it busy', ['--resync-period', '5s'], /--resync-period must be 0s \(never\) or at least 10s/],
       ['a bad address', ['--metrics-addr', 'localhost'], /--metrics-addr "localhost" is not HOST:PORT/],
       ['a missing kubeconfig', ['--kubeconfig', '/nonexistent/kubeconfig'], /cannot load Kubernetes configuration from \/nonexistent\/kubeconfig/],
     ];

@@ -365,8 +365,8 @@ describe('status command (integration)', function () {
       expect(run.stdout).to.contain('shop: foreign CiliumNetworkPolicy allow-all widens the profile: 1 ingress and 0 egress rules\n1 finding\n');
       const report = JSON.parse((await status(['--kubeconfig', server.kubeconfigPath, '-o', 'json'])).stdout) as StatusReport;
       expect(report.namespaces.find((n) => n.name === 'shop')!.foreignPolicies).to.deep.equal([
-        { name: 'allow-all', claimsManagedBy: false, checked: true, wideningIngressRules: 1, wideningEgressRules: 0 },
-        { name: 'deny-world', claimsManagedBy: false, checked: true, wideningIngressRules: 0, wideningEgressRules: 0 },
+        { name: 'allow-all', checked: true, wideningIngressRules: 1, wideningEgressRules: 0 },
+        { name: 'deny-world', checked: true, wideningIngressRules: 0, wideningEgressRules: 0 },
       ]);
     });
 

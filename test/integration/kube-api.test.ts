@@ -2,8 +2,7 @@
 // types they send, API failures mapped to typed one-line errors, and the request/write hooks.
 import { KubeConfig } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
@@ -15,6 +14,7 @@ import { HttpKubeApi, type RequestOutcome } from '../../src/kube/http-api.js';
 import { RESOURCES } from '../../src/kube/resources.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { TestApiServer } from '../support/apiserver/server.js';
+import { makeCertificates, requireOpenssl } from '../support/tls.js';
 
 const CNP = RESOURCES.ciliumNetworkPolicies;
 const MANAGED = { 'app.kubernetes.io/managed-by': 'netpol-profiles' };
@@ -342,11 +342,7 @@ describe('HttpKubeApi against the test API server', function () {
     const clientNames: string[] = [];
 
     before(async function () {
-      try {
-        execFileSync('openssl', ['version'], { stdio: 'pipe' });
-      } catch {
-        throw new Error('openssl is needed for the TLS tests (Debian package openssl; .ci/run installs it)');
-      }
+      requireOpenssl();
       dir = mkdtempSync(path.join(tmpdir(), 'netpol-tls-'));
       certs = makeCertificates(dir, 'test-ca');
       upstream = new http.Agent({ keepAlive: true });
@@ -492,22 +488,6 @@ describe('HttpKubeApi against the test API server', function () {
     });
   });
 });
-
-/** A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl. */
-function makeCertificates(dir: string, caName: string): { ca: Buffer; serverKey: Buffer; serverCert: Buffer; clientKey: Buffer; clientCert: Buffer } {
-  const file = (name: string) => path.join(dir, `${caName}-${name}`);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', file('ca.key'), '-out', file('ca.crt'), '-days', '1', '-subj', `/CN=${caName}`);
-  writeFileSync(file('server.ext'), 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n');
-  writeFileSync(file('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [who, cn] of [['server', '127.0.0.1'], ['client', 'netpol-operator']] as const) {
-    openssl('req', ...ec, '-keyout', file(`${who}.key`), '-out', file(`${who}.csr`), '-subj', `/CN=${cn}`);
-    openssl('x509', '-req', '-in', file(`${who}.csr`), '-CA', file('ca.crt'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file(`${who}.crt`), '-days', '1', '-extfile', file(`${who}.ext`));
-  }
-  const read = (name: string) => readFileSync(file(name));
-  return { ca: read('ca.crt'), serverKey: read('server.key'), serverCert: read('server.crt'), clientKey: read('client.key'), clientCert: read('client.crt') };
-}
 
 /** Polls `condition` until it holds; fails after a generous deadline (not a timing assertion). */
 async function until(condition: () => boolean, what = 'condition', deadlineMs = 15_000): Promise<void> {

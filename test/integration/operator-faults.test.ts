@@ -102,6 +102,31 @@ describe('operator under faults (integration)', function () {
     await expectConverged(server);
   });
 
+  it('chaos: an API outage during grant churn, then converges within a minute of recovery without any further event', async function () {
+    this.timeout(120_000);
+    server.apply(namespace('webns'));
+    server.apply({
+      apiVersion: `${D}/v1alpha1`,
+      kind: 'SharedService',
+      metadata: { name: 'web' },
+      spec: { namespace: 'webns', podSelector: { matchLabels: { app: 'web' } }, ports: [{ port: '8080', protocol: 'TCP' }], manageIngress: true },
+    });
+    running = await startOperator(server);
+    await expectConverged(server);
+    // 15 s in which every policy write fails with 500, while grants of `web` are toggled 60 times:
+    // every toggle runs the keys at once, and every run fails.
+    const outage = server.faults.failRandomly(1, { status: 500, group: 'cilium.io', verb: ['create', 'update', 'delete'] });
+    const random = seededRandom(3);
+    for (let step = 0; step < 60; step++) {
+      relabel(Math.floor(random() * 10), 'standard', random() < 0.5 ? { [`access.${D}/web`]: 'true' } : {});
+      await sleep(250);
+    }
+    outage.remove();
+    expect(outage.hits, 'writes failed during the outage').to.be.greaterThan(20);
+    // Nothing changes any more: only the retries the queue scheduled can bring the cluster back.
+    await expectConverged(server, 60_000);
+  });
+
   it('chaos: random label churn under random faults, then converges exactly with no orphans', async () => {
     const random = seededRandom(42);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;

@@ -131,6 +131,20 @@ describe('operator (integration)', function () {
     expect(metrics).to.contain('netpol_profiles_label_errors{namespace="blog",label="network-policy.homelab/profile",reason="UnknownProfile"} 1');
   });
 
+  it('bounds the series and Events of a namespace with a thousand bogus labels', async () => {
+    running = await startOperator(server);
+    const labels: Record<string, string> = { [`${D}/profile`]: 'standard' };
+    for (let i = 0; i < 1000; i++) labels[`access.${D}/bogus-${String(i).padStart(4, '0')}`] = 'true';
+    server.apply(namespace('noisy', labels));
+    await eventually(() => expect(cnp('noisy', 'profile-standard')).to.not.equal(undefined));
+    await running.operator.waitForIdle();
+    const warnings = eventsFor(server, 'noisy').filter((event) => event.type === 'Warning');
+    expect(warnings.map((event) => event.reason).sort()).to.deep.equal(['TooManyLabelProblems', ...Array(5).fill('UnknownSharedService')]);
+    const series = (await running.metrics.registry.getSingleMetricAsString('netpol_profiles_label_errors')).split('\n').filter((line) => line.includes('namespace="noisy"'));
+    expect(series).to.have.length(6);
+    expect(series).to.include('netpol_profiles_label_errors{namespace="noisy",label="(more)",reason="(more)"} 995');
+  });
+
   it('generates nothing for a protected namespace or an unknown service, with events', async () => {
     server.apply(namespace('tools', { [`${D}/platform`]: 'true', [`${D}/profile`]: 'standard' }));
     server.apply(namespace('app', { [`access.${D}/mysql`]: 'true' }));
@@ -187,6 +201,55 @@ describe('operator (integration)', function () {
     expect(kept.spec).to.deep.equal(foreign.spec);
   });
 
+  it('keeps the old profile while the new one cannot be created under a squatted name (make-before-break)', async () => {
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    const squatter = { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'profile-isolated', namespace: 'shop' }, spec: { endpointSelector: {}, ingress: [{}] } };
+    server.apply(squatter);
+    server.apply(namespace('shop', { [`${D}/profile`]: 'isolated' }));
+    await eventually(() => expect(eventsFor(server, 'shop').map((e) => e.reason)).to.include('NameConflict'));
+    await running.operator.waitForIdle();
+    expect(cnp('shop', 'profile-standard'), 'the old profile stays until the new one exists').to.not.equal(undefined);
+    expect(cnp('shop', 'profile-isolated')?.metadata?.labels).to.equal(undefined);
+  });
+
+  it('prunes whatever carries our managed-by label but is not an object it would generate, kept policies aside', async () => {
+    const owned = (name: string, namespace: string | undefined, generatedFrom?: string) => ({
+      apiVersion: 'cilium.io/v2',
+      kind: namespace ? 'CiliumNetworkPolicy' : 'CiliumClusterwideNetworkPolicy',
+      metadata: {
+        name,
+        ...(namespace ? { namespace } : {}),
+        labels: { 'app.kubernetes.io/managed-by': 'netpol-profiles', ...(generatedFrom ? { [`${D}/generated-from`]: generatedFrom } : {}) },
+      },
+      spec: { endpointSelector: {}, ingress: [{ fromEntities: ['all'] }], egress: [{ toEntities: ['all'] }] },
+    });
+    // `shop` had profile standard; its label now has a typo, so profile-standard is kept.
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    await running.stop();
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standrad' }));
+    for (const object of [
+      owned('no-source', 'shop'),
+      owned('unknown-type', 'shop', 'bogus.x'),
+      owned('allow-all', 'shop', 'profile.standard'),
+      owned('access-web', 'shop', 'profile.web'),
+      owned('baseline-sneaky', 'shop', 'baseline.sneaky'),
+      owned('cluster-no-source', undefined),
+      owned('not-a-baseline-name', undefined, 'baseline.dns'),
+    ]) {
+      server.apply(object);
+    }
+    running = await startOperator(server);
+    await eventually(() => {
+      expect(server.list(...CNP, 'shop').map((object) => object.metadata?.name)).to.deep.equal(['profile-standard']);
+      expect(server.get(...CCNP, undefined, 'cluster-no-source')).to.equal(undefined);
+      expect(server.get(...CCNP, undefined, 'not-a-baseline-name')).to.equal(undefined);
+    });
+  });
+
   it('updates every namespace when a profile changes, and adds a new baseline', async () => {
     for (const name of ['a', 'b', 'c']) server.apply(namespace(name, { [`${D}/profile`]: 'isolated' }));
     running = await startOperator(server);
@@ -214,6 +277,39 @@ describe('operator (integration)', function () {
     server.apply(namespace('a', {}));
     await eventually(() => expect(server.get(`${D}/v1alpha1`, 'networkprofiles', undefined, 'internal')).to.equal(undefined));
     await expectConverged(server);
+  });
+
+  it('forgets what it remembered about namespaces that are gone', async () => {
+    server.apply(namespace('stays', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    await running.operator.waitForIdle();
+    // The spec interner is bounded by bytes on its own; everything else is per namespace.
+    const remembered = () => {
+      const { internedBytes: _bytes, internedSpecs: _specs, ...perNamespace } = running!.operator.memory();
+      return perNamespace;
+    };
+    const before = remembered();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 20; i++) server.apply(namespace(`short-lived-${i}`, { [`${D}/profile`]: 'isolated', [`access.${D}/postgres`]: 'true' }));
+      await expectConverged(server);
+      for (let i = 0; i < 20; i++) server.delete('v1', 'namespaces', undefined, `short-lived-${i}`);
+      await expectConverged(server);
+      await running.operator.waitForIdle();
+    }
+    expect(remembered()).to.deep.equal(before);
+  });
+
+  it('resyncs: reconciles every key again periodically, writing nothing when all is in sync', async () => {
+    for (let i = 0; i < 5; i++) server.apply(namespace(`app-${i}`, { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server, { resyncPeriodMs: 300 });
+    await expectConverged(server);
+    await running.operator.waitForIdle();
+    const reconciles = async () => Number(/controller="namespace",result="success"} (\d+)/.exec(await running!.metrics.registry.getSingleMetricAsString('netpol_profiles_reconcile_total'))?.[1]);
+    const mark = server.requests.mark();
+    const before = await reconciles();
+    await eventually(async () => expect(await reconciles()).to.be.at.least(before + 2 * 5), 10_000, 'two resyncs of every namespace');
+    expect(server.requests.writes({ since: mark, group: 'cilium.io' })).to.deep.equal([]);
   });
 
   it('restarted against an in-sync cluster, makes zero writes', async () => {
@@ -304,5 +400,47 @@ describe('operator (integration)', function () {
     await eventually(() => expect(state()?.data?.['disabled-since.legacy']).to.equal(undefined));
     await eventually(async () => expect(await running!.metrics.registry.metrics()).not.to.contain('namespace="legacy"'));
     await eventually(() => expect(eventsFor(server, 'legacy').map((e) => e.reason)).to.include('EnforcementRestored'));
+  });
+
+  it('does not let the escape-hatch record be bent: future, garbled, deleted or made-up entries', async () => {
+    const state = () => server.get('v1', 'configmaps', 'netpol-profiles', 'netpol-profiles-state') as { data?: Record<string, string> } | undefined;
+    const writeState = (data: Record<string, string>) =>
+      server.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'netpol-profiles-state', namespace: 'netpol-profiles' }, data });
+    const sinceMetric = async (ns: string) =>
+      Number(new RegExp(`since_timestamp_seconds\\{namespace="${ns}"\\} (\\d+)`).exec(await running!.metrics.registry.metrics())?.[1]);
+    const hourAgo = new Date(Date.now() - 3600_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    server.apply(namespace('future', { [`${D}/enforcement`]: 'disabled' }));
+    server.apply(namespace('garbled', { [`${D}/enforcement`]: 'disabled' }));
+    server.apply(namespace('kept', { [`${D}/enforcement`]: 'disabled' }));
+    server.apply(namespace('never-disabled'));
+    writeState({
+      'disabled-since.future': '2999-01-01T00:00:00Z',
+      'disabled-since.garbled': '1',
+      'disabled-since.kept': hourAgo,
+      'disabled-since.never-disabled': hourAgo,
+    });
+    running = await startOperator(server);
+    const startedAt = Math.floor(Date.now() / 1000);
+    await eventually(() => expect(state()?.data?.['disabled-since.never-disabled']).to.equal(undefined));
+    await running.operator.waitForIdle();
+    // A time in the future would keep the 24-hour alert from ever firing; "1" is not 2001.
+    expect(await sinceMetric('future')).to.be.within(startedAt - 5, Math.floor(Date.now() / 1000));
+    expect(await sinceMetric('garbled')).to.be.within(startedAt - 5, Math.floor(Date.now() / 1000));
+    expect(Date.parse(state()!.data!['disabled-since.future']!) / 1000).to.be.at.most(Math.floor(Date.now() / 1000));
+    expect(eventsFor(server, 'future').map((e) => e.reason)).to.include('InvalidEscapeHatchRecord');
+    expect(eventsFor(server, 'garbled').map((e) => e.reason)).to.include('InvalidEscapeHatchRecord');
+    expect(await running.metrics.registry.getSingleMetricAsString('netpol_profiles_escape_hatch_record_refused_total')).to.match(/reason="InFuture"} 1/).and.match(/reason="Unparsable"} 1/);
+    // A key for a namespace that was never disabled is cleared without a false EnforcementRestored.
+    expect(eventsFor(server, 'never-disabled').map((e) => e.reason)).not.to.include('EnforcementRestored');
+
+    // Deleting the record neither restamps the namespaces nor announces them again.
+    const kept = await sinceMetric('kept');
+    expect(kept).to.equal(Date.parse(hourAgo) / 1000);
+    const announced = eventsFor(server, 'kept').filter((e) => e.reason === 'EnforcementDisabled').length;
+    server.delete('v1', 'configmaps', 'netpol-profiles', 'netpol-profiles-state');
+    await eventually(() => expect(state()?.data?.['disabled-since.kept']).to.equal(hourAgo));
+    await running.operator.waitForIdle();
+    expect(await sinceMetric('kept')).to.equal(kept);
+    expect(eventsFor(server, 'kept').filter((e) => e.reason === 'EnforcementDisabled').length).to.equal(announced);
   });
 });

@@ -31,6 +31,22 @@ describe('compact cached objects', () => {
     expect(interner.size).to.equal(2);
   });
 
+  it('is bounded by bytes: a stream of large distinct specs keeps only the most recent, and shared ones stay shared', () => {
+    const interner = new SpecInterner(1024 * 1024);
+    const shared = { egress: [{ toEntities: ['world'] }] };
+    expect(interner.intern(shared)).to.equal(shared);
+    // An access-<S>-ingress spec listing ~2,000 namespaces, different after every grant change.
+    const ingress = (step: number) => ({
+      ingress: [{ fromEndpoints: [{ matchExpressions: [{ key: 'ns', operator: 'In', values: Array.from({ length: 2000 }, (_, i) => `namespace-${i}-${step}`) }] }] }],
+    });
+    for (let step = 0; step < 200; step++) {
+      interner.intern(ingress(step));
+      expect(interner.intern({ egress: [{ toEntities: ['world'] }] }), 'the shared spec stays interned').to.equal(shared);
+    }
+    expect(interner.bytes).to.be.at.most(1024 * 1024);
+    expect(interner.size).to.be.below(50);
+  });
+
   it('leaves an object without managedFields as it is', () => {
     const namespace: KubeObject = { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'x' } };
     expect(withoutManagedFields(namespace)).to.equal(namespace);

@@ -31,7 +31,7 @@ describe('diff', () => {
 
   it('writes nothing when the cluster already matches (key order and server fields do not count)', () => {
     const diff = diffPolicies(shop.objects, shop.objects.map((o) => asObserved(o)), shop.retain, keys);
-    expect(diff).to.deep.equal({ create: [], update: [], delete: [], conflicts: [] });
+    expect(diff).to.deep.equal({ create: [], update: [], delete: [], conflicts: [], held: [] });
   });
 
   it('ignores labels and annotations others added, but restores ours', () => {
@@ -94,6 +94,17 @@ describe('diff', () => {
     expect(diff.delete).to.deep.equal([]);
   });
 
+  it('holds the old profile policy while the new one is blocked by a same-named foreign object', () => {
+    const before = shop.objects.map((o) => asObserved(o));
+    const after = renderNamespace({ name: 'shop', labels: { [`${D}/profile`]: 'internal' } }, catalog, config);
+    const squatter = asObserved({ ...after.objects[0]!, metadata: { name: 'profile-internal', namespace: 'shop', labels: {} } });
+    const diff = diffPolicies(after.objects, [...before, squatter], after.retain, keys);
+    expect(diff.conflicts.map((c) => c.desired.metadata.name)).to.deep.equal(['profile-internal']);
+    expect(diff.held.map((o) => o.metadata.name)).to.deep.equal(['profile-standard']);
+    // Independent objects are not held: the access label was removed, so its policy goes.
+    expect(diff.delete.map((o) => o.metadata.name)).to.deep.equal(['access-postgres']);
+  });
+
   it('keeps what was generated from a catalog object that became invalid, without a label problem', () => {
     const before = shop.objects.map((o) => asObserved(o));
     const broken = {
@@ -105,7 +116,7 @@ describe('diff', () => {
     const rendered = renderNamespace({ name: 'shop', labels: { [`${D}/profile`]: 'standard', [`access.${D}/postgres`]: 'true' } }, broken, config);
     expect(rendered.intent.problems).to.deep.equal([]);
     expect(rendered.objects).to.deep.equal([]);
-    expect(diffPolicies(rendered.objects, before, rendered.retain, keys)).to.deep.equal({ create: [], update: [], delete: [], conflicts: [] });
+    expect(diffPolicies(rendered.objects, before, rendered.retain, keys)).to.deep.equal({ create: [], update: [], delete: [], conflicts: [], held: [] });
     const dropped = renderNamespace({ name: 'shop', labels: { [`${D}/profile`]: 'standard' } }, broken, config);
     expect(diffPolicies(dropped.objects, before, dropped.retain, keys).delete.map((o) => o.metadata.name)).to.deep.equal(['access-postgres']);
   });

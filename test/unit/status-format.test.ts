@@ -83,7 +83,7 @@ describe('status output', () => {
           namespace('shop', {
             profile: { label: 'standrad', state: 'invalid' },
             policies: [policy(CNP, 'access-postgres', 'in-sync'), policy(CNP, 'access-redis', 'extra'), policy(CNP, 'profile-standard', 'kept'), policy(CNP, 'x', 'missing')],
-            foreignPolicies: [{ name: 'allow-all', claimsManagedBy: false, checked: true, wideningIngressRules: 1, wideningEgressRules: 0 }],
+            foreignPolicies: [{ name: 'allow-all', checked: true, wideningIngressRules: 1, wideningEgressRules: 0 }],
             findings: 4,
           }),
         ],

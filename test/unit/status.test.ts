@@ -156,7 +156,7 @@ describe('status computation', () => {
       ['conflict', 'CiliumNetworkPolicy profile-standard is held by an object without app.kubernetes.io/managed-by=netpol-profiles; the operator will not overwrite it'],
     ]);
     // The squatter is also someone else's policy; with the profile's own rules it widens nothing.
-    expect(shop.foreignPolicies).to.deep.equal([{ name: 'profile-standard', claimsManagedBy: false, checked: true, wideningIngressRules: 0, wideningEgressRules: 0 }]);
+    expect(shop.foreignPolicies).to.deep.equal([{ name: 'profile-standard', checked: true, wideningIngressRules: 0, wideningEgressRules: 0 }]);
   });
 
   it('extra: an owned object no longer desired, which the operator will prune', () => {
@@ -235,8 +235,8 @@ describe('status computation', () => {
       );
       const report = status(snapshot);
       expect(nsStatus(report, 'shop').foreignPolicies).to.deep.equal([
-        { name: 'allow-all', claimsManagedBy: false, checked: true, wideningIngressRules: 1, wideningEgressRules: 1 },
-        { name: 'deny-only', claimsManagedBy: false, checked: true, wideningIngressRules: 0, wideningEgressRules: 0 },
+        { name: 'allow-all', checked: true, wideningIngressRules: 1, wideningEgressRules: 1 },
+        { name: 'deny-only', checked: true, wideningIngressRules: 0, wideningEgressRules: 0 },
       ]);
       expect(report.findings).to.deep.equal([
         {
@@ -281,7 +281,7 @@ describe('status computation', () => {
       );
       const report = status(snapshot);
       for (const name of ['plain', 'kube-system']) {
-        expect(nsStatus(report, name).foreignPolicies).to.deep.equal([{ name: 'allow-all', claimsManagedBy: false, checked: false, wideningIngressRules: null, wideningEgressRules: null }]);
+        expect(nsStatus(report, name).foreignPolicies).to.deep.equal([{ name: 'allow-all', checked: false, wideningIngressRules: null, wideningEgressRules: null }]);
       }
       expect(report.findings).to.deep.equal([]);
     });
@@ -311,17 +311,17 @@ describe('status computation', () => {
       expect(report.findings.map((f) => f.message)).to.include("foreign CiliumNetworkPolicy open widens the namespace's access policies: 0 ingress and 1 egress rules");
     });
 
-    it('a CNP with our managed-by label but no source the operator manages is not ours to prune: checked like a foreign one', () => {
+    it('a CNP with our managed-by label that the operator would not generate is extra: it will be pruned', () => {
       const snapshot = base();
       const impostor = foreign('shop', 'sneaky', { endpointSelector: {}, egress: [{ toEntities: ['world'] }] });
       impostor.metadata.labels = { ...MANAGED };
       (snapshot.policies as ObservedPolicy[]).push(impostor);
       const report = status(snapshot);
       const shop = nsStatus(report, 'shop');
-      expect(shop.policies.map((p) => p.name)).not.to.include('sneaky');
-      expect(shop.foreignPolicies).to.deep.equal([{ name: 'sneaky', claimsManagedBy: true, checked: true, wideningIngressRules: 0, wideningEgressRules: 1 }]);
+      expect(shop.policies.find((p) => p.name === 'sneaky')).to.deep.include({ state: 'extra' });
+      expect(shop.foreignPolicies).to.deep.equal([]);
       expect(report.findings.map((f) => f.message)).to.deep.equal([
-        'CiliumNetworkPolicy sneaky carries app.kubernetes.io/managed-by=netpol-profiles but no source the operator manages, and widens the profile: 0 ingress and 1 egress rules',
+        'CiliumNetworkPolicy sneaky is not an object the operator generates, although it carries its managed-by label; the operator will delete it',
       ]);
     });
   });

@@ -299,6 +299,36 @@ describe('WorkQueue', () => {
       expect((runStarts[1] as number) - (runStarts[0] as number)).to.be.at.least(atLeast(200));
     });
 
+    it('counts failures once per retry interval, however often events run the key meanwhile', async () => {
+      // An outage while the key's source keeps changing: every event runs it at once and it fails.
+      // Counting each of those runs would reach the cap (and a 1000 s wait) within the outage.
+      const retryDelays: number[] = [];
+      let failing = true;
+      let runsAfterRecovery = 0;
+      const recovered = deferred();
+      const queue = newQueue({
+        backoffBaseMs: 10,
+        onError: (_key, _error, retryInMs) => retryDelays.push(retryInMs as number),
+        reconcile: async () => {
+          if (failing) throw new Error('API unavailable');
+          runsAfterRecovery++;
+          recovered.resolve();
+        },
+      });
+      const outageEnds = performance.now() + 300;
+      while (performance.now() < outageEnds) {
+        queue.add('a');
+        await sleep(2);
+      }
+      failing = false;
+      expect(retryDelays.length, 'the key ran on every event').to.be.greaterThan(40);
+      // 300 ms of failures at 10 ms doubling: at most 10+20+40+80+160(+320) counted, never the cap.
+      expect(Math.max(...retryDelays)).to.be.at.most(640);
+      // No event after the outage: the retry it is waiting for comes within twice the outage.
+      await recovered.promise;
+      expect(runsAfterRecovery).to.equal(1);
+    });
+
     it('processes a key added directly while it waits on a retry delay right away', async () => {
       let runs = 0;
       const queue = newQueue({

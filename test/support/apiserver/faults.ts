@@ -43,7 +43,8 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-export function requestMatches(match: RequestMatch, info: RequestInfo): boolean {
+export function requestMatches(match: RequestMatch, info: RequestInfo, user?: string): boolean {
+  if (match.user !== undefined && match.user !== user) return false;
   if (match.verb !== undefined) {
     const verbs = Array.isArray(match.verb) ? match.verb : [match.verb];
     if (!verbs.includes(info.verb)) return false;
@@ -147,11 +148,11 @@ export class FaultInjector {
   }
 
   /** For the server: the failure and total latency to apply to a request. */
-  evaluate(info: RequestInfo): { error?: ApiError; latencyMs: number } {
+  evaluate(info: RequestInfo, user?: string): { error?: ApiError; latencyMs: number } {
     let latencyMs = 0;
     let error: ApiError | undefined;
     for (const rule of [...this.rules]) {
-      if (!requestMatches(rule.match, info)) continue;
+      if (!requestMatches(rule.match, info, user)) continue;
       if (rule.latencyMs !== undefined) {
         latencyMs += rule.latencyMs;
         rule.hits++;

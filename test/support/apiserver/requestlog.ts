@@ -43,10 +43,11 @@ export interface RequestMatch {
   subresource?: string;
   namespace?: string;
   name?: string;
+  /** The authenticated (or impersonated) user, e.g. to hold only one replica's requests. */
+  user?: string;
 }
 
 export interface RequestQuery extends RequestMatch {
-  user?: string;
   code?: number;
   /** Only requests recorded after this sequence number (see RequestLog.mark()). */
   since?: number;

@@ -74,10 +74,6 @@ export interface ObjectInput {
 
 const BUILTIN_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 export class TestApiServer {
   readonly store: ObjectStore;
   readonly catalog = new ResourceCatalog();
@@ -92,6 +88,8 @@ export class TestApiServer {
   readonly dir: string;
   readonly adminToken: string;
   private readonly http: Server;
+  /** Releases of requests a latency fault is holding. */
+  private readonly held = new Set<() => void>();
   private port = 0;
   private kubeconfigFile = '';
   private readonly watchTimeoutSeconds: number;
@@ -198,7 +196,24 @@ export class TestApiServer {
     return this.rbac.addToken(serviceAccountUser(namespace, name));
   }
 
+  /** Waits `ms`; false when the client went away (or the server stopped) first. */
+  private hold(ms: number, res: ServerResponse): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (answered: boolean) => {
+        clearTimeout(timer);
+        res.off('close', gone);
+        this.held.delete(gone);
+        resolve(answered);
+      };
+      const gone = () => done(false);
+      const timer = setTimeout(() => done(true), ms);
+      res.once('close', gone);
+      this.held.add(gone);
+    });
+  }
+
   async stop(): Promise<void> {
+    for (const release of [...this.held]) release();
     this.watches.closeAll();
     this.registry.stop();
     await new Promise<void>((resolve) => {
@@ -310,8 +325,13 @@ export class TestApiServer {
         respond(200, handleAdmin(this.faults, this.requests, url, await readBody(req)));
         return;
       }
-      const fault = this.faults.evaluate(info);
-      if (fault.latencyMs > 0) await sleep(fault.latencyMs);
+      const fault = this.faults.evaluate(info, user.name);
+      // A held request whose client gives up (or a server that stops) is dropped unprocessed, as if
+      // it had never arrived: latency faults model a slow or partitioned network.
+      if (fault.latencyMs > 0 && !(await this.hold(fault.latencyMs, res))) {
+        this.requests.record(info, user, 499, true);
+        return;
+      }
       if (fault.error) {
         injected = true;
         throw fault.error;

@@ -300,26 +300,28 @@ export class Operator {
     if (gone || namespace.metadata?.labels?.[enforcement] !== old?.metadata?.labels?.[enforcement]) this.add('cluster', STATE_KEY);
     this.add('namespace', name);
     const keys = this.options.config.keys;
-    // Baselines leave out namespaces whose profile label is invalid and unapplied: that set can
-    // change when the profile or platform label changes, or a namespace with a profile label comes or goes.
+    // Baselines leave out namespaces whose profile label is invalid and unapplied. Only a namespace
+    // whose profile label names no valid profile (before or after the change) can enter or leave
+    // that set; a namespace with a valid profile never touches the cluster key (a cold sync of
+    // 10,000 profiled namespaces reconciles it once).
     const labels = namespace.metadata?.labels ?? {};
     const oldLabels = old?.metadata?.labels ?? {};
-    const hadProfile = labels[keys.profile] !== undefined || oldLabels[keys.profile] !== undefined;
-    if (hadProfile && (gone || !old || labels[keys.profile] !== oldLabels[keys.profile] || labels[keys.platform] !== oldLabels[keys.platform])) {
-      this.add('cluster', CLUSTER_KEY);
-    }
+    const profiles = this.state.catalog().profiles;
+    const invalidProfile = (l: Record<string, string>) => l[keys.profile] !== undefined && !profiles.has(l[keys.profile]!);
+    const relevantChange = gone || !old || labels[keys.profile] !== oldLabels[keys.profile] || labels[keys.platform] !== oldLabels[keys.platform];
+    if ((invalidProfile(labels) || invalidProfile(oldLabels)) && relevantChange) this.add('cluster', CLUSTER_KEY);
     const services = new Set<string>();
-    const profiles = new Set<string>();
+    const usedProfiles = new Set<string>();
     for (const labels of [namespace.metadata?.labels ?? {}, old?.metadata?.labels ?? {}]) {
       for (const key of Object.keys(labels)) if (key.startsWith(keys.accessPrefix)) services.add(key.slice(keys.accessPrefix.length));
-      if (labels[keys.profile]) profiles.add(labels[keys.profile]!);
+      if (labels[keys.profile]) usedProfiles.add(labels[keys.profile]!);
     }
     const catalog = this.state.catalog();
     for (const service of services) {
       if (catalog.services.get(service)?.manageIngress || this.servicesWithIngress.has(service)) this.add('sharedservice', service);
       if (this.state.caches.services.get(service)) this.addStatus('SharedService', service);
     }
-    for (const profile of profiles) if (this.state.caches.profiles.get(profile)) this.addStatus('NetworkProfile', profile);
+    for (const profile of usedProfiles) if (this.state.caches.profiles.get(profile)) this.addStatus('NetworkProfile', profile);
     // A namespace coming or going can be the home of a shared service.
     for (const service of catalog.services.values()) {
       if (service.manageIngress && service.target.kind === 'pods' && service.target.namespace === name) this.add('sharedservice', service.name);

@@ -110,9 +110,19 @@ describe('operator (integration)', function () {
       ['baseline-dns', 'baseline-health-probes', 'baseline-istio-ambient-hbone', 'baseline-prometheus-scrape'].map((b) => `update ciliumclusterwidenetworkpolicies ${b}`),
     );
 
-    // Ordinary label changes (a profile switch, a grant, the platform label) change no baseline.
+    // Ordinary label changes (a profile switch, a grant, the platform label) change no baseline; those
+    // between valid profiles do not even wake the cluster reconciler (it would cost a pass over every
+    // namespace, for nothing).
+    const clusterReconciles = async () =>
+      Number(/controller="cluster",result="success"} (\d+)/.exec(await running!.metrics.registry.getSingleMetricAsString('netpol_profiles_reconcile_total'))?.[1]);
+    await running.operator.waitForIdle();
     const quiet = server.requests.mark();
+    const reconcilesBefore = await clusterReconciles();
     server.apply(namespace('blog', { [`${D}/profile`]: 'internal', [`access.${D}/postgres`]: 'true' }));
+    server.apply(namespace('fresh', { [`${D}/profile`]: 'isolated' }));
+    await expectConverged(server);
+    await running.operator.waitForIdle();
+    expect(await clusterReconciles()).to.equal(reconcilesBefore);
     server.apply(namespace('shop', { [`${D}/profile`]: 'standrad', [`${D}/platform`]: 'true' }));
     await expectConverged(server);
     await running.operator.waitForIdle();

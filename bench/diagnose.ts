@@ -1,5 +1,6 @@
 // Benchmark of `diagnose`: 1,000,000 Hubble flow lines (about 1 GB, as `hubble observe -o json`
-// prints them: one in ten dropped, over a few hundred distinct drops) written to a temporary file,
+// prints them: one in ten dropped, over a few hundred distinct drops, half of them to the internet,
+// which a profile switch fixes, so the fix search runs) written to a temporary file,
 // then read back through the same streaming reader and diagnoser the command uses. Prints flows
 // per second, the time to explain the groups, and peak memory, sampled through the run: memory
 // must not grow with the input. Run: npm run bench:diagnose  (BENCH_LINES to change the count)
@@ -51,10 +52,11 @@ function flowLine(i: number): string {
     verdict: dropped ? 'DROPPED' : 'FORWARDED',
     ...(dropped ? { drop_reason: 133 } : {}),
     ethernet: { source: '92:34:10:65:b5:ee', destination: 'c2:3c:0f:7f:7d:73' },
-    IP: { source: `10.244.${ns % 250}.${(i % 200) + 2}`, destination: `10.244.${peer % 250}.7`, ipVersion: 'IPv4' },
-    l4: { TCP: { source_port: 30000 + (i % 30000), destination_port: dropped ? 8080 : 5432, flags: { SYN: true } } },
+    IP: { source: `10.244.${ns % 250}.${(i % 200) + 2}`, destination: dropped && i % 20 === 0 ? `203.0.113.${peer % 20}` : `10.244.${peer % 250}.7`, ipVersion: 'IPv4' },
+    l4: { TCP: { source_port: 30000 + (i % 30000), destination_port: dropped ? (i % 20 === 0 ? 443 : 8080) : 5432, flags: { SYN: true } } },
     source: endpoint(dropped ? peer : ns, 'client'),
-    destination: endpoint(dropped ? (peer + 1) % NAMESPACES : peer, 'server'),
+    // Half the drops go to the internet (a profile switch fixes those: the fix search runs), half to another namespace.
+    destination: dropped && i % 20 === 0 ? { identity: 2, labels: ['reserved:world'] } : endpoint(dropped ? (peer + 1) % NAMESPACES : peer, 'server'),
     Type: 'L3_L4',
     node_name: 'kind-worker',
     event_type: dropped ? { type: 1, sub_type: 133 } : { type: 4, sub_type: 3 },

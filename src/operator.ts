@@ -360,15 +360,18 @@ export class Operator {
   private policyChanged(policy: ObservedPolicy, type: CacheEventType): void {
     const source = this.state.sourceOf(policy);
     if (source?.type === 'access-ingress') this.servicesWithIngress.add(source.source);
-    if (type !== 'deleted' && this.reconcilers.isEcho(policy)) return;
-    if (source?.type === 'access-ingress') this.add('sharedservice', source.source, 'low');
-    else if (policy.metadata.namespace) this.add('namespace', policy.metadata.namespace, 'low');
-    // A kept profile policy appearing or going decides whether the baselines select its namespace.
+    // A profile policy appearing or going in a namespace whose profile label is now invalid decides
+    // whether the baselines select that namespace. Checked before the echo test: our own create can
+    // reach the cache after the label turned into a typo, when the cluster reconcile has already run
+    // without it.
     if (source?.type === 'profile' && (type === 'added' || type === 'deleted') && policy.metadata.namespace) {
       const namespace = this.state.caches.namespaces.get(policy.metadata.namespace);
       const state = namespace ? this.state.intent(namespace).profile.state : 'none';
       if (state === 'invalid' || state === 'unavailable') this.add('cluster', CLUSTER_KEY, 'low');
     }
+    if (type !== 'deleted' && this.reconcilers.isEcho(policy)) return;
+    if (source?.type === 'access-ingress') this.add('sharedservice', source.source, 'low');
+    else if (policy.metadata.namespace) this.add('namespace', policy.metadata.namespace, 'low');
   }
 
   /** What the scrape-time gauges report, from the caches. */

@@ -59,7 +59,9 @@ export async function main(argv: readonly string[], io: CommandIO): Promise<numb
       return error.exitCode;
     }
     io.stderr(`netpol-profiles ${name}: ${oneLine(error instanceof Error ? error.message : String(error))}\n`);
-    return 1;
+    // Anything unexpected: 1 for the operator (it failed), 2 for the commands whose 1 is a finding
+    // (a denied flow, a drop, a status finding, an invalid input), so a crash never reads as one.
+    return name === 'run' ? 1 : 2;
   }
 }
 

@@ -5,7 +5,7 @@
 
 import { createReadStream, statSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { readDrops } from '../diagnose/drops.js';
+import { MAX_GROUPS, readDrops } from '../diagnose/drops.js';
 import { Diagnoser } from '../diagnose/explain.js';
 import { formatDiagnosesJson, formatDiagnosesTable, sortDiagnosed } from '../diagnose/format.js';
 import { CommandError, formatHelp, parseFlagsAndPositionals, UsageError, type FlagSpecs } from './flags.js';
@@ -63,6 +63,7 @@ export async function diagnoseCommand(argv: readonly string[], io: CommandIO): P
   const source = file === '-' ? '<stdin>' : file;
   for (const bad of read.badLines) io.stderr(`diagnose: ${source}:${bad.line}: ${bad.message}; skipped\n`);
   if (read.badLineCount > read.badLines.length) io.stderr(`diagnose: ${source}: ${read.badLineCount - read.badLines.length} more lines that are not flows; skipped\n`);
+  if (read.ungrouped > 0) io.stderr(`diagnose: ${read.ungrouped} drops past the first ${MAX_GROUPS.toLocaleString('en-US')} distinct ones fit no group and are only counted\n`);
   if (read.flows === 0) throw new CommandError(`${source}: no Hubble flow in ${read.lines} line${read.lines === 1 ? '' : 's'} (expected the output of hubble observe -o json)`, 2);
 
   const diagnoser = new Diagnoser({
@@ -72,6 +73,12 @@ export async function diagnoseCommand(argv: readonly string[], io: CommandIO): P
     otherPolicies: [...world.after.clusterPolicies, ...world.filePolicies],
     observedOwned: world.after.observedOwned,
   }, world.pods);
+  const known = new Set(world.after.namespaces.map((ns) => ns.name));
+  const unknown = new Set<string>();
+  for (const group of read.groups) {
+    for (const side of [group.flow.source.endpoint, group.flow.destination.endpoint]) if (side?.kind === 'pod' && !known.has(side.namespace)) unknown.add(side.namespace);
+  }
+  for (const name of [...unknown].sort()) io.stderr(`diagnose: warning: namespace ${JSON.stringify(name)} is not among the inputs; diagnosed as a namespace with no labels\n`);
   const items = sortDiagnosed(read.groups.map((group) => ({ group, diagnosis: diagnoser.diagnose(group.flow) })));
   if (format === 'json') io.stdout(formatDiagnosesJson(items));
   else io.stdout(items.length === 0 ? `no dropped flows among ${read.flows} flows\n` : formatDiagnosesTable(items));

@@ -9,7 +9,7 @@ import type { Catalog } from '../catalog/types.js';
 import { RESOURCES } from '../kube/resources.js';
 import type { KubeObject, Namespace } from '../kube/types.js';
 import { isOwned, type ObservedPolicy } from '../reconcile/diff.js';
-import type { NamespaceInput } from '../render/render.js';
+import { objectKey, type NamespaceInput } from '../render/render.js';
 import { readPods, readPolicies, type PodInput } from '../simulate/inputs.js';
 import { buildScenario, type Scenario } from '../simulate/scenario.js';
 import { connect, describeFailure, listAll } from './cluster.js';
@@ -83,9 +83,15 @@ export async function loadWorld(values: FlagValues, io: CommandIO, command: stri
   const before = beforePaths.length > 0 ? sortDocuments(read(beforePaths)) : undefined;
   problems.push(...after.problems, ...(before?.problems ?? []));
   const cluster = isLive(values) ? await readCluster(values, io, command) : undefined;
-  const afterState = assemble(after, undefined, cluster, problems, io, command);
-  const beforeState = before ? assemble(before, after, cluster, problems, io, command) : undefined;
+  const afterState = withoutReplaced(assemble(after, undefined, cluster, problems, io, command), filePolicies);
+  const beforeState = before ? withoutReplaced(assemble(before, after, cluster, problems, io, command), filePolicies) : undefined;
   return { after: afterState, ...(beforeState ? { before: beforeState } : {}), filePolicies, pods, problems };
+}
+
+/** A policy file's object stands for a change to the cluster's object of the same kind, namespace and name. */
+function withoutReplaced(state: WorldState, filePolicies: readonly KubeObject[]): WorldState {
+  const replaced = new Set(filePolicies.map(objectKey));
+  return { ...state, clusterPolicies: state.clusterPolicies.filter((policy) => !replaced.has(objectKey(policy))) };
 }
 
 /** The scenario of one state, with the policy files on top. */

@@ -60,6 +60,8 @@ const DROP_HINTS: Record<string, string> = {
 };
 
 const compare = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const NOTHING: ReadonlySet<string> = new Set();
+const labelsKey = (namespace: string, labels: Record<string, string>): string => `${namespace}\u0000${JSON.stringify(Object.entries(labels).sort())}`;
 
 /** What-if scenarios kept (least recently used out). */
 const WHAT_IF_CACHE = 32;
@@ -69,6 +71,9 @@ export class Diagnoser {
   private readonly labels: Map<string, Readonly<Record<string, string>>>;
   private readonly whatIf = new Map<string, Scenario>();
   private probes: Probe[] | undefined;
+  private small: PolicyEngine | undefined;
+  /** What each namespace may do, per label set tried (a profile switch is judged against it). */
+  private readonly cellsCache = new Map<string, Set<string>>();
 
   /** `pods`: workloads from --pods, whose declared ports resolve named ports for the flows' pods. */
   constructor(
@@ -85,7 +90,7 @@ export class Diagnoser {
 
   /** The world with one namespace's labels replaced; the last few are kept, as drops of one namespace share them. */
   private scenarioWith(namespace: string, labels: Record<string, string>): Scenario {
-    const key = `${namespace}\u0000${JSON.stringify(Object.entries(labels).sort())}`;
+    const key = labelsKey(namespace, labels);
     let scenario = this.whatIf.get(key);
     if (scenario) {
       this.whatIf.delete(key);
@@ -183,8 +188,10 @@ export class Diagnoser {
   /** The inputs allow the flow: a baseline that did not apply, or a drop from before a change. */
   private allowedNow(flow: DroppedFlow, now: FlowVerdict, changed: string): Diagnosis {
     const side = flow.direction === 'ingress' ? now.ingress : now.egress;
-    const baseline = side.reasons.find((r) => r.type === 'allow' && r.policy.startsWith('CiliumClusterwideNetworkPolicy baseline-'));
-    if (baseline && baseline.type === 'allow') {
+    const allows = side.reasons.filter((r): r is Extract<Reason, { type: 'allow' }> => r.type === 'allow');
+    const baseline = allows[0];
+    // Only when baselines alone allow it: a profile or a grant that also allows it could not have been missing for the same reason.
+    if (baseline && allows.every((r) => r.policy.startsWith('CiliumClusterwideNetworkPolicy baseline-'))) {
       const name = baseline.policy.slice('CiliumClusterwideNetworkPolicy '.length);
       return {
         cause: 'baseline-missing',
@@ -208,16 +215,19 @@ export class Diagnoser {
    * namespace's endpoint matter for its side, and those are all here or unchanged.
    */
   private mayAllow(flow: DroppedFlow, namespace: string, labels: Record<string, string>, objects: readonly KubeObject[], side: 'egress' | 'ingress'): boolean {
+    // The baselines (as if no namespace were left out of them) and the others' policies, compiled
+    // once; each candidate adds its objects and the namespace's access objects.
+    this.small ??= new PolicyEngine({ namespaces: this.input.namespaces, policies: [...renderClusterPolicies(this.input.catalog, this.config).objects, ...this.input.otherPolicies] });
     const own = this.base.ours.filter((object) => object.metadata?.namespace === namespace && parseGeneratedFrom(object.metadata?.labels?.[this.config.keys.generatedFrom])?.type === 'access');
-    const policies = [...objects, ...own, ...renderClusterPolicies(this.input.catalog, this.config).objects, ...this.input.otherPolicies];
-    const namespaces = [...this.input.namespaces.filter((ns) => ns.name !== namespace), { name: namespace, labels }];
-    const engine = new PolicyEngine({ namespaces, policies });
+    const engine = this.small.derive({ remove: NOTHING, add: [...objects, ...own], namespaces: [{ name: namespace, labels }] });
     return this.decide(engine, flow)[side].verdict === 'allowed';
   }
 
+  /** Labels of ours can change its traffic: not protected. A namespace the inputs lack counts as unlabelled. */
   private labellable(namespace: string): boolean {
     const intent = this.base.rendered.namespaces.find((i) => i.namespace === namespace);
-    return intent !== undefined && !intent.protected;
+    if (intent) return !intent.protected;
+    return !this.config.protectedNamespaces.has(namespace);
   }
 
   private currentLabels(namespace: string): Record<string, string> {
@@ -237,11 +247,21 @@ export class Diagnoser {
       if (!this.mayAllow(flow, namespace, labels, candidate.filter((o) => o !== undefined), side)) continue;
       const proof = this.decide(this.scenarioWith(namespace, labels).engine, flow);
       if (proof[side].verdict !== 'allowed') continue;
-      const still = proof.verdict === 'allowed' ? '' : `; then ${flow.destination.text} still refuses it: ${describeRefusal(proof.ingress)}`;
+      if (proof.verdict === 'denied') {
+        // The grant would let the source send; the destination's own policy still refuses: no fix of ours.
+        return {
+          cause: 'peer-denies',
+          fix: null,
+          detail: `${key}="true" on ${namespace} would let it send (SharedService ${service}), but ${flow.destination.text} refuses it: ${describeRefusal(proof.ingress)}`,
+          proof: null,
+        };
+      }
       return {
         cause: 'missing-access-label',
         fix: { namespace, labels: { [key]: 'true' } },
-        detail: `SharedService ${service} allows ${namespace} to reach ${flow.destination.text} on ${formatPort(flow.port, flow.protocol as Protocol)}${still}`,
+        detail: `SharedService ${service} allows ${namespace} to reach ${flow.destination.text} on ${formatPort(flow.port, flow.protocol as Protocol)}${
+          proof.verdict === 'unknown' ? `; whether ${flow.destination.text} then admits it cannot be decided offline (${sideSummary(proof.ingress)})` : ''
+        }`,
         proof,
       };
     }
@@ -253,7 +273,7 @@ export class Diagnoser {
     const current = this.currentLabels(namespace);
     const profileKey = this.config.keys.profile;
     const currentProfile = current[profileKey];
-    const before = this.allowedCells(this.base, namespace);
+    const before = this.allowedCells(this.base, namespace, labelsKey(namespace, current));
     const candidates: Array<{ profile: string; proof: FlowVerdict; lost: string[]; size: number }> = [];
     for (const profile of this.input.catalog.profiles.keys()) {
       if (profile === currentProfile) continue;
@@ -263,7 +283,7 @@ export class Diagnoser {
       const scenario = this.scenarioWith(namespace, labels);
       const proof = this.decide(scenario.engine, flow);
       if (proof[side].verdict !== 'allowed') continue;
-      const after = this.allowedCells(scenario, namespace);
+      const after = this.allowedCells(scenario, namespace, labelsKey(namespace, labels));
       candidates.push({ profile, proof, lost: [...before].filter((cell) => !after.has(cell)), size: after.size });
     }
     if (candidates.length === 0) return undefined;
@@ -288,7 +308,9 @@ export class Diagnoser {
    * are every namespace (as in the simulate matrix), the matrix's destinations, and the peers the
    * catalog's profiles name (a gateway, a monitoring pod), on the ports their rules name.
    */
-  private allowedCells(scenario: Scenario, namespace: string): Set<string> {
+  private allowedCells(scenario: Scenario, namespace: string, key: string): Set<string> {
+    const cached = this.cellsCache.get(key);
+    if (cached) return cached;
     this.probes ??= probesOf(this.input.namespaces.map((ns) => ns.name), this.input.catalog);
     const engine = scenario.engine;
     const self = engine.identity({ kind: 'pod', namespace, labels: {} });
@@ -300,6 +322,7 @@ export class Diagnoser {
       if (engine.sideVerdict(self, peer, 'egress', probe.port, probe.protocol) === 'allowed') cells.add(`egress to ${text}`);
       if (engine.sideVerdict(self, peer, 'ingress', probe.port, probe.protocol) === 'allowed') cells.add(`ingress from ${text}`);
     }
+    this.cellsCache.set(key, cells);
     return cells;
   }
 

@@ -5,7 +5,8 @@
 // values are left out. Only what a drop's explanation needs is read.
 
 import { parseIp } from '../engine/cidr.js';
-import { NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY, type Endpoint, type Protocol } from '../engine/identity.js';
+import { NAMESPACE_LABELS_PREFIX, POD_NAMESPACE_KEY, SERVICE_ACCOUNT_KEY, type Endpoint, type Protocol } from '../engine/identity.js';
+import { isDnsLabel, isDnsSubdomain } from '../kube/names.js';
 import { isRecord } from '../kube/types.js';
 
 /** Cilium's DropReason enum (api/v1/flow/flow.proto), by number: names for flows that give only `drop_reason`. */
@@ -78,27 +79,33 @@ function splitLabel(label: string): { source: string; key: string; value: string
   return eq === -1 ? { source, key: rest, value: '' } : { source, key: rest.slice(0, eq), value: rest.slice(eq + 1) };
 }
 
+// Kubernetes object names (and what a terminal can show safely): no spaces or control characters.
+const PRINTABLE_NAME = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
 /** A pod's workload name from Hubble's `workloads`, or its pod name without the ReplicaSet/pod hash. */
 function workloadName(raw: Record<string, unknown>): string | undefined {
   const workloads = Array.isArray(raw.workloads) ? raw.workloads : [];
   const first = workloads.find(isRecord);
-  if (first && typeof first.name === 'string' && first.name !== '') return first.name;
-  if (typeof raw.pod_name === 'string' && raw.pod_name !== '') return raw.pod_name.replace(/-[a-z0-9]{8,10}-[a-z0-9]{5}$/, '').replace(/-[a-z0-9]{5}$/, '');
+  if (first && typeof first.name === 'string' && PRINTABLE_NAME.test(first.name)) return first.name;
+  if (typeof raw.pod_name === 'string' && PRINTABLE_NAME.test(raw.pod_name)) return raw.pod_name.replace(/-[a-z0-9]{8,10}-[a-z0-9]{5}$/, '').replace(/-[a-z0-9]{5}$/, '');
   return undefined;
 }
 
 function endpointOf(raw: unknown, ip: string | undefined, names: string[]): FlowEndpoint {
   const side = isRecord(raw) ? raw : {};
   const labels = stringList(side.labels);
-  const namespace = typeof side.namespace === 'string' && side.namespace !== '' ? side.namespace : undefined;
+  const namespace = typeof side.namespace === 'string' && isDnsLabel(side.namespace) ? side.namespace : undefined;
   const reserved = labels.map(splitLabel).filter((l) => l.source === 'reserved').map((l) => l.key);
   if (namespace) {
     const podLabels: Record<string, string> = {};
     const namespaceLabels: Record<string, string> = {};
     let sawNamespaceLabels = false;
+    let serviceAccount: string | undefined;
     for (const label of labels.map(splitLabel)) {
       if (label.source !== 'k8s') continue;
-      if (label.key.startsWith(NAMESPACE_LABELS_PREFIX)) {
+      if (label.key === SERVICE_ACCOUNT_KEY) {
+        serviceAccount = label.value;
+      } else if (label.key.startsWith(NAMESPACE_LABELS_PREFIX)) {
         namespaceLabels[label.key.slice(NAMESPACE_LABELS_PREFIX.length)] = label.value;
         sawNamespaceLabels = true;
       } else if (!DERIVED_PREFIXES.some((prefix) => label.key.startsWith(prefix))) {
@@ -106,13 +113,19 @@ function endpointOf(raw: unknown, ip: string | undefined, names: string[]): Flow
       }
     }
     const workload = workloadName(side);
-    const endpoint: Endpoint = { kind: 'pod', namespace, labels: podLabels, ...(workload ? { name: workload } : {}) };
+    const endpoint: Endpoint = {
+      kind: 'pod',
+      namespace,
+      labels: podLabels,
+      ...(workload ? { name: workload } : {}),
+      ...(serviceAccount ? { serviceAccount } : {}),
+    };
     return { endpoint, text: workload ? `${namespace}/${workload}` : namespace, ...(sawNamespaceLabels ? { namespaceLabels } : {}) };
   }
   const entity = RESERVED_ORDER.find((name) => reserved.includes(name));
   if (entity === undefined || entity.startsWith('world')) {
     // Outside the cluster (or unknown to the flow): by address and name, as Cilium matches CIDR and FQDN rules.
-    const fqdn = names[0]?.replace(/\.$/, '');
+    const fqdn = names.map((name) => name.replace(/\.$/, '').toLowerCase()).find((name) => isDnsSubdomain(name));
     const address = ip !== undefined && parseIp(ip) ? ip : undefined;
     if (entity === undefined && address === undefined && fqdn === undefined) return { endpoint: undefined, text: '(unknown)' };
     const endpoint: Endpoint = { kind: 'world', ...(address ? { ip: address } : {}), ...(fqdn ? { fqdn } : {}) };
@@ -132,11 +145,13 @@ const DIRECTIONS: Record<number, string> = { 1: 'INGRESS', 2: 'EGRESS' };
 
 function policyNames(value: unknown): string[] {
   if (!Array.isArray(value)) return [];
-  return value.filter(isRecord).map((policy) => {
-    const kind = typeof policy.kind === 'string' && policy.kind !== '' ? `${policy.kind} ` : '';
-    const namespace = typeof policy.namespace === 'string' && policy.namespace !== '' ? `${policy.namespace}/` : '';
-    return `${kind}${namespace}${String(policy.name ?? '')}`;
-  });
+  return value
+    .filter((policy): policy is Record<string, unknown> => isRecord(policy) && typeof policy.name === 'string' && PRINTABLE_NAME.test(policy.name))
+    .map((policy) => {
+      const kind = typeof policy.kind === 'string' && /^[A-Za-z]+$/.test(policy.kind) ? `${policy.kind} ` : '';
+      const namespace = typeof policy.namespace === 'string' && isDnsLabel(policy.namespace) ? `${policy.namespace}/` : '';
+      return `${kind}${namespace}${String(policy.name)}`;
+    });
 }
 
 /** Reads one Flow object (the `flow` of a GetFlowsResponse, or a bare one). */
@@ -153,7 +168,8 @@ export function readFlow(flow: Record<string, unknown>): LineResult {
     const layer = l4[name];
     if (isRecord(layer)) {
       protocol = name;
-      port = typeof layer.destination_port === 'number' ? layer.destination_port : undefined;
+      const value = layer.destination_port;
+      port = typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= 65535 ? value : undefined;
     }
   }
   if (isRecord(l4.ICMPv4)) protocol = 'ICMPv4';

@@ -27,12 +27,16 @@ export interface CompiledRule {
   rule: string;
   peer: (identity: Identity) => Tri;
   /**
-   * `port` undefined asks about every port of the protocol; `destination` (the flow's destination)
-   * resolves named ports.
+   * `port` undefined asks about every port of the protocol: covers all of them, or with `anyPort`
+   * (for deny rules) touches any of them. `destination` (the flow's destination) resolves named ports.
    */
-  port: (port: number | undefined, protocol: Protocol, destination: Identity) => Tri;
-  /** L7 rules on the port entries that match (`http`, `dns`, ...); empty when L4 only. */
-  l7: (port: number | undefined, protocol: Protocol, destination: Identity) => string[];
+  port: (port: number | undefined, protocol: Protocol, destination: Identity, anyPort?: boolean) => Tri;
+  /**
+   * L7 rules on the matching port entries (`http`, `dns`, ...), and whether a matching entry for this
+   * very port carries none (a plain L4 allow of the same port lets everything through the proxy; an
+   * L3-only or all-ports allow does not: it is another filter, and the proxy redirect wins).
+   */
+  l7: (port: number | undefined, protocol: Protocol, destination: Identity) => { kinds: string[]; lifts: boolean };
   /** Why a match can be unknown (named port, toServices, ...), for the verdict's reasons. */
   unknown: string[];
 }
@@ -80,15 +84,20 @@ interface PortEntry {
 
 const ALL_PORTS: PortEntry = { from: 0, to: 65535, protocol: undefined, named: undefined };
 
-function portEntryMatches(entry: PortEntry, port: number | undefined, protocol: Protocol, destination: Identity): Tri {
+const isWildcard = (entry: PortEntry): boolean => entry.named === undefined && entry.from === 0 && entry.to === 65535;
+
+function portEntryMatches(entry: PortEntry, port: number | undefined, protocol: Protocol, destination: Identity, anyPort = false): Tri {
   if (entry.protocol !== undefined && entry.protocol !== protocol) return NO;
   if (entry.named !== undefined) {
-    // A named port is the destination pod's port of that name; without its ports, unknown.
+    // A named port is the destination pod's port of that name: nothing else has named ports, and a
+    // pod whose ports are not given leaves it unknown.
+    if (destination.entity !== 'pod') return NO;
     if (destination.ports === undefined) return UNKNOWN;
-    if (port === undefined) return NO;
-    return destination.ports.some((p) => p.name === entry.named && p.port === port && p.protocol === protocol) ? YES : NO;
+    const declared = destination.ports.filter((p) => p.name === entry.named && p.protocol === protocol);
+    if (port === undefined) return anyPort && declared.length > 0 ? YES : NO;
+    return declared.some((p) => p.port === port) ? YES : NO;
   }
-  if (port === undefined) return entry.from === 0 && entry.to === 65535 ? YES : NO;
+  if (port === undefined) return anyPort || isWildcard(entry) ? YES : NO;
   return port >= entry.from && port <= entry.to ? YES : NO;
 }
 
@@ -137,30 +146,32 @@ function l7Kinds(portRule: Record<string, unknown>): string[] {
   return kinds;
 }
 
+const NO_L7 = { kinds: [], lifts: false };
+
 function portMatcher(groups: PortGroup[] | undefined): Pick<CompiledRule, 'port' | 'l7'> & { named: string[] } {
-  if (groups === undefined) return { port: () => YES, l7: () => [], named: [] };
+  if (groups === undefined) return { port: () => YES, l7: () => NO_L7, named: [] };
   const named = groups.flatMap((group) => group.entries.filter((e) => e.named !== undefined).map((e) => e.named!));
-  const port = (value: number | undefined, protocol: Protocol, destination: Identity): Tri => {
+  const port = (value: number | undefined, protocol: Protocol, destination: Identity, anyPort = false): Tri => {
     let result: Tri = NO;
     for (const group of groups) {
       for (const entry of group.entries) {
-        const match = portEntryMatches(entry, value, protocol, destination);
+        const match = portEntryMatches(entry, value, protocol, destination, anyPort);
         if (match === YES) return YES;
         if (match === UNKNOWN) result = UNKNOWN;
       }
     }
     return result;
   };
-  const l7 = (value: number | undefined, protocol: Protocol, destination: Identity): string[] => {
+  const l7 = (value: number | undefined, protocol: Protocol, destination: Identity): { kinds: string[]; lifts: boolean } => {
     const kinds = new Set<string>();
-    let plain = false;
+    let lifts = false;
     for (const group of groups) {
-      if (!group.entries.some((entry) => portEntryMatches(entry, value, protocol, destination) === YES)) continue;
-      if (group.l7.length === 0) plain = true;
+      const matching = group.entries.filter((entry) => portEntryMatches(entry, value, protocol, destination) === YES);
+      if (matching.length === 0) continue;
+      if (group.l7.length === 0) lifts ||= matching.some((entry) => !isWildcard(entry));
       for (const kind of group.l7) kinds.add(kind);
     }
-    // A plain L4 allow on the same port lets everything through the proxy.
-    return plain ? [] : [...kinds].sort();
+    return { kinds: [...kinds].sort(), lifts };
   };
   return { port, l7, named };
 }
@@ -388,14 +399,12 @@ function compileCiliumSpec(
     const target = compiled[direction];
     target.allows = allowRules.map((rule, i) => compileCiliumRule(rule, direction, policy, `${pathPrefix}${direction}[${i}]`, policyNamespace));
     target.denies = denyRules.map((rule, i) => compileCiliumRule(rule, direction, policy, `${pathPrefix}${direction}Deny[${i}]`, policyNamespace));
+    // Only a rule with a section for the direction counts, and then unless it opts out
+    // (Cilium's computePolicyEnforcementAndRules reads enableDefaultDeny inside that test).
     const explicit = enableDefaultDeny[direction];
-    if (typeof explicit === 'boolean') {
-      target.defaultDeny = explicit;
-      target.defaultDenyWhy = `enableDefaultDeny.${direction}: ${explicit}`;
-    } else {
-      target.defaultDeny = allowRules.length + denyRules.length > 0;
-      target.defaultDenyWhy = `has ${allowRules.length > 0 ? `an ${direction}` : `an ${direction}Deny`} section`;
-    }
+    const hasSection = allowRules.length + denyRules.length > 0;
+    target.defaultDeny = hasSection && explicit !== false;
+    target.defaultDenyWhy = `has ${allowRules.length > 0 ? `an ${direction}` : `an ${direction}Deny`} section${explicit === true ? ` (enableDefaultDeny.${direction}: true)` : ''}`;
   }
   return compiled;
 }

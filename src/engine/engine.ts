@@ -167,7 +167,7 @@ export class PolicyEngine {
     let uncertain = false;
     const destination = direction === 'ingress' ? subject : peer;
     for (const rule of policy.denies) {
-      const match = matchRule(rule, peer, destination, port, protocol);
+      const match = matchRule(rule, peer, destination, port, protocol, true);
       if (match === YES) return NO;
       if (match === UNKNOWN) uncertain = true;
     }
@@ -210,7 +210,8 @@ export class PolicyEngine {
     const destination = direction === 'ingress' ? subject : peer;
     const unknowns: Reason[] = [];
     for (const rule of policy.denies) {
-      const match = matchRule(rule, peer, destination, port, protocol);
+      // Without a port, the question is "every port": a deny of any of them answers no.
+      const match = matchRule(rule, peer, destination, port, protocol, true);
       if (match === YES) return { enforced, verdict: 'denied', reasons: [{ type: 'deny', policy: rule.policy, rule: rule.rule }] };
       if (match === UNKNOWN) unknowns.push(unknownReason(rule));
     }
@@ -223,22 +224,26 @@ export class PolicyEngine {
     if (direction === 'ingress' && peer.entity === 'host') {
       return settle([{ type: 'allow-localhost', detail: 'the host always reaches its local pods (Cilium allow-localhost)' }]);
     }
-    if (!enforced) {
-      return settle([{ type: 'not-enforced', detail: `no policy selecting ${formatEndpoint(subject.endpoint)} turns on ${direction} default-deny` }]);
-    }
     const allows: Reason[] = [];
     const allowUnknowns: Reason[] = [];
-    let l7: string[] | undefined;
+    const kinds = new Set<string>();
+    let lifted = false;
     for (const rule of policy.allows) {
       const match = matchRule(rule, peer, destination, port, protocol);
       if (match === YES) {
-        const kinds = rule.l7(port, protocol, destination);
-        // Allowed via the proxy only if every matching allow carries L7 rules.
-        l7 = allows.length === 0 ? kinds : l7 && l7.length > 0 && kinds.length > 0 ? [...new Set([...l7, ...kinds])].sort() : [];
-        allows.push(kinds.length > 0 ? { type: 'allow', policy: rule.policy, rule: rule.rule, l7: kinds } : { type: 'allow', policy: rule.policy, rule: rule.rule });
+        const l7 = rule.l7(port, protocol, destination);
+        lifted ||= l7.lifts;
+        for (const kind of l7.kinds) kinds.add(kind);
+        allows.push(l7.kinds.length > 0 ? { type: 'allow', policy: rule.policy, rule: rule.rule, l7: l7.kinds } : { type: 'allow', policy: rule.policy, rule: rule.rule });
       } else if (match === UNKNOWN) {
         allowUnknowns.push(unknownReason(rule));
       }
+    }
+    // L7 rules on the port send the flow through the proxy, default-deny or not ("EnableDefaultDeny
+    // does not apply to layer-7 policy"), unless a plain allow of this very port lifts them.
+    const l7 = lifted ? [] : [...kinds].sort();
+    if (!enforced) {
+      return settle([{ type: 'not-enforced', detail: `no policy selecting ${formatEndpoint(subject.endpoint)} turns on ${direction} default-deny` }], l7);
     }
     if (allows.length > 0) return settle(allows, l7);
     if (allowUnknowns.length > 0) return { enforced, verdict: 'unknown', reasons: [...unknowns, ...allowUnknowns] };
@@ -250,8 +255,8 @@ export class PolicyEngine {
   }
 }
 
-function matchRule(rule: CompiledRule, peer: Identity, destination: Identity, port: number | undefined, protocol: Protocol): Tri {
-  const ports = rule.port(port, protocol, destination);
+function matchRule(rule: CompiledRule, peer: Identity, destination: Identity, port: number | undefined, protocol: Protocol, anyPort = false): Tri {
+  const ports = rule.port(port, protocol, destination, anyPort);
   if (ports === NO) return NO;
   const peers = rule.peer(peer);
   if (peers === NO) return NO;

@@ -9,6 +9,7 @@ import { isDnsLabel, isLabelKey, isLabelValue, quoteValue } from '../kube/names.
 import { isRecord, type KubeObject } from '../kube/types.js';
 import { POLICY_KINDS, type PolicyKindName } from '../engine/compile.js';
 import { PROTOCOLS, type ContainerPort, type Protocol } from '../engine/identity.js';
+import { objectKey } from '../render/render.js';
 
 /** A pod from --pods: a Pod, or a workload's pod template. */
 export interface PodInput {
@@ -38,6 +39,7 @@ function kindProblem(doc: SourcedObject, expected: string): InputProblem {
 export function readPolicies(documents: readonly SourcedObject[]): { policies: KubeObject[]; problems: InputProblem[] } {
   const policies: KubeObject[] = [];
   const problems: InputProblem[] = [];
+  const seen = new Map<string, string>();
   for (const doc of documents) {
     const kind = doc.object.kind as PolicyKindName;
     if (!POLICY_KINDS.includes(kind)) {
@@ -46,7 +48,15 @@ export function readPolicies(documents: readonly SourcedObject[]): { policies: K
     }
     const found = policyProblems(doc.object);
     for (const message of found) problems.push({ source: doc.source, subject: subjectOf(doc), message });
-    if (found.length === 0) policies.push(doc.object);
+    if (found.length > 0) continue;
+    const key = objectKey(doc.object);
+    const earlier = seen.get(key);
+    if (earlier !== undefined) {
+      problems.push({ source: doc.source, subject: subjectOf(doc), message: `is defined twice (also in ${earlier})` });
+      continue;
+    }
+    seen.set(key, doc.source);
+    policies.push(doc.object);
   }
   return { policies, problems };
 }

@@ -13,6 +13,7 @@ import { parseFlowLine, readFlow, type DroppedFlow } from '../../src/diagnose/hu
 import type { NamespaceLabels } from '../../src/engine/identity.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { buildScenario, whatIf } from '../../src/simulate/scenario.js';
+import type { ObservedPolicy } from '../../src/reconcile/diff.js';
 import { defaultCatalog, projectPath } from '../support/project.js';
 import { access, changedCells, ENFORCEMENT, peersOf, PLATFORM, podsOf, PROFILE, seededRandom, sideCells } from '../support/traffic.js';
 
@@ -71,13 +72,14 @@ describe('diagnose: reading Hubble flows', () => {
     expect(result.kind).to.equal('drop');
     if (result.kind === 'drop') expect(result.flow).to.deep.include({ dropReason: 'POLICY_DENY', direction: 'ingress' });
     const unknown = parseFlowLine(JSON.stringify({ flow: { verdict: 'DROPPED', drop_reason_desc: 240, source: pod('a'), destination: pod('b') } }));
+    expect(unknown.kind).to.equal('drop');
     if (unknown.kind === 'drop') expect(unknown.flow.dropReason).to.equal('DROP_REASON_240');
   });
 
   it('endpoints: a pod by workload with its own labels (namespace labels apart), the API server, the world by name and address, IPv6', () => {
     const flow = dropped(pod('shop', { app: 'web', 'pod-template-hash': 'abc' }, { [`${D}/profile`]: 'standard' }, 'web'), reserved(7, 'kube-apiserver', 'remote-node'), 6443, 'EGRESS');
     expect(flow.source.text).to.equal('shop/web');
-    expect(flow.source.endpoint).to.deep.equal({ kind: 'pod', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': 'abc' }, name: 'web' });
+    expect(flow.source.endpoint).to.deep.equal({ kind: 'pod', namespace: 'shop', labels: { app: 'web', 'pod-template-hash': 'abc' }, name: 'web', serviceAccount: 'default' });
     expect(flow.source.namespaceLabels).to.deep.equal({ [`${D}/profile`]: 'standard', 'kubernetes.io/metadata.name': 'shop' });
     expect(flow.destination).to.deep.equal({ endpoint: { kind: 'reserved', entity: 'kube-apiserver' }, text: 'reserved:kube-apiserver' });
     const world = dropped(pod('shop'), { identity: 16777259, labels: ['cidr:140.82.112.6/32', 'fqdn:api.github.com.', 'reserved:world-ipv4'] }, 443, 'EGRESS', {
@@ -89,6 +91,33 @@ describe('diagnose: reading Hubble flows', () => {
     expect(v6.destination.text).to.equal('2606:50c0:8000::154');
     const host = dropped(reserved(1, 'host'), pod('shop'), 8080, 'INGRESS');
     expect(host.source.text).to.equal('reserved:host');
+  });
+
+  it('odd input never crashes: short and truncated lines, a line with no end, a BOM, values of the wrong type', async () => {
+    const lines = [
+      '{"flow":{"verdict":"DROPPED"}}',
+      '{"flow":{"verdict":"FORW',
+      '{"verdict":"F"}',
+      '\ufeff{"flow":{"verdict":"FORWARDED","source":{}}}',
+      JSON.stringify({ flow: { verdict: 'DROPPED', drop_reason_desc: 'POLICY_DENIED', l4: { TCP: { destination_port: 1e99 } }, source: { namespace: 'UPPER_bad!', workloads: [{ name: '\u001b[2J' }] }, destination: { labels: ['reserved:world'] }, egress_denied_by: [{ name: { x: 1 } }] } }),
+    ];
+    const read = await readDrops(Readable.from([Buffer.from(`\ufeff${lines.slice(1).join('\n')}\n${lines[0]}`)]));
+    expect(read.lines).to.equal(5);
+    expect(read.badLines.map((b) => b.message)).to.deep.equal(['is not JSON']);
+    const odd = read.groups.find((g) => g.flow.dropReason === 'POLICY_DENIED')!;
+    expect(odd.flow.port).to.equal(undefined);
+    expect(odd.flow.source).to.deep.equal({ endpoint: undefined, text: '(unknown)' });
+    expect(odd.flow.deniedBy).to.deep.equal([]);
+    // A line that never ends is named and dropped as it grows, not buffered to the end of the input.
+    const endless = await readDrops(Readable.from((function* () {
+      for (let i = 0; i < 80; i++) yield Buffer.alloc(64 * 1024, 0x61);
+    })()));
+    expect(endless.badLines).to.deep.equal([{ line: 1, message: 'is longer than 4 MiB: not a Hubble flow' }]);
+  });
+
+  it('a pod keeps its service account (policies may select on it)', () => {
+    const flow = dropped({ ...pod('shop'), labels: ['k8s:io.cilium.k8s.policy.serviceaccount=backup', 'k8s:io.kubernetes.pod.namespace=shop'] }, reserved(2, 'world'), 443, 'EGRESS');
+    expect(flow.source.endpoint).to.deep.include({ serviceAccount: 'backup' });
   });
 
   it('forwarded flows and replies are flows, not drops; lost events are skipped; a broken line is named', async () => {
@@ -204,6 +233,28 @@ describe('diagnose: causes and fixes on the default catalog (the seed drop table
     expect(peer.detail).to.contain('database refuses it').and.contain('NetworkPolicy database/own');
   });
 
+  it('baseline-missing only when baselines alone allow it; a namespace the inputs lack is unlabelled and fixable; a grant the peer still refuses is peer-denies', () => {
+    const gateway = { 'k8s:io.kubernetes.pod.namespace': 'kube-system', 'k8s:k8s-app': 'kube-dns' };
+    const { catalog: withDnsProfile } = buildCatalog([
+      ...[...catalog.baselines.values()].map((b) => ({ source: 't', object: { apiVersion: `${D}/v1alpha1`, kind: 'NetworkBaseline', metadata: { name: b.name }, spec: b.spec } })),
+      { source: 't', object: { apiVersion: `${D}/v1alpha1`, kind: 'NetworkProfile', metadata: { name: 'dnsself' }, spec: { egress: [{ toEndpoints: [{ matchLabels: gateway }], toPorts: [{ ports: [{ port: '53', protocol: 'UDP' }] }] }] } } },
+    ]);
+    const both = new Diagnoser({ catalog: withDnsProfile, namespaces: [{ name: 'a', labels: { [PROFILE]: 'dnsself' } }, { name: 'kube-system', labels: {} }], config, otherPolicies: [] });
+    const dns = both.diagnose(dropped(pod('a'), pod('kube-system', { 'k8s-app': 'kube-dns' }), 53, 'EGRESS', { l4: { UDP: { source_port: 3000, destination_port: 53 } } }));
+    expect(dns.cause).to.equal('allowed-now');
+
+    // zzz is not among the namespaces, only its own lock-down policy is: it is unlabelled, and a profile fixes it.
+    const locked: KubeObject = { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'lock', namespace: 'zzz' }, spec: { endpointSelector: {}, egress: [{}] } };
+    const stranger = new Diagnoser({ catalog, namespaces, config, otherPolicies: [locked] }).diagnose(dropped(pod('zzz'), reserved(2, 'world'), 443, 'EGRESS', { IP: { source: '10.244.1.5', destination: '203.0.113.9', ipVersion: 'IPv4' } }));
+    expect(stranger.cause).to.equal('profile-too-narrow');
+    expect(stranger.fix).to.deep.equal({ namespace: 'zzz', labels: { [`${D}/profile`]: 'internal-egress' } });
+
+    const refused = withForeign.diagnose(dropped(pod('web'), pod('database', { app: 'postgres' }), 5432, 'EGRESS'));
+    expect(refused.cause).to.equal('peer-denies');
+    expect(refused.fix).to.equal(null);
+    expect(refused.detail).to.contain(`access.${D}/postgres="true" on web would let it send`).and.contain('NetworkPolicy database/own');
+  });
+
   it('not-a-policy-drop says the reason; allowed-now says which labels changed since the flow was seen', () => {
     const ct = diagnoser.diagnose(dropped(pod('web'), pod('database', { app: 'postgres' }), 5432, 'EGRESS', { drop_reason_desc: 'CT_MAP_INSERTION_FAILED', drop_reason: 155 }));
     expect(ct).to.deep.include({ cause: 'not-a-policy-drop', fix: null });
@@ -216,7 +267,7 @@ describe('diagnose: causes and fixes on the default catalog (the seed drop table
 });
 
 describe('diagnose: a what-if decides exactly as the world built from scratch', () => {
-  it('100 random label changes over a world with foreign policies: every side cell agrees', function () {
+  it('100 random label changes over worlds with foreign policies (a squatted name, a deny) and kept objects: every side cell agrees', function () {
     this.timeout(60_000);
     const random = seededRandom(13);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
@@ -229,12 +280,20 @@ describe('diagnose: a what-if decides exactly as the world built from scratch', 
       if (random() < 0.1) labels[PLATFORM] = 'true';
       return labels;
     };
+    const foreign: KubeObject[] = [
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'own', namespace: 'database' }, spec: { podSelector: {}, ingress: [{ from: [{ podSelector: {} }] }] } },
+      { apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'profile-standard', namespace: 'c' }, spec: { endpointSelector: {}, egress: [{ toEntities: ['all'] }] } },
+      { apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name: 'deny-bad' }, spec: { endpointSelector: {}, enableDefaultDeny: { egress: false }, egressDeny: [{ toCIDR: ['192.0.2.66/32'] }] } },
+    ];
     const managed = new Map(catalog.services);
     managed.set('postgres', { ...catalog.services.get('postgres')!, manageIngress: true });
     const world = { ...catalog, services: managed };
     for (let i = 0; i < 100; i++) {
       const namespaces = names.map((name) => ({ name, labels: labelsFor() }));
-      const input = { catalog: world, namespaces, config, otherPolicies: [] as KubeObject[] };
+      // What the cluster holds: the objects of an earlier state (kept ones come from here).
+      const earlier = buildScenario({ catalog: world, namespaces: namespaces.map((ns) => ({ ...ns, labels: random() < 0.5 ? labelsFor() : ns.labels })), config, otherPolicies: [] });
+      const observedOwned = earlier.ours as ObservedPolicy[];
+      const input = { catalog: world, namespaces, config, otherPolicies: foreign.filter(() => random() < 0.6), observedOwned };
       const base = buildScenario(input);
       const target = pick(names.slice(0, 4));
       const labels = labelsFor();

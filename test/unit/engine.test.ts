@@ -491,6 +491,73 @@ spec:
     expect(decide(both, pod('default', { env: 'prod' }), pod('default', { app: 'service' }), 80).ingress.l7).to.equal(undefined);
   });
 
+  it('[Cilium docs, Policy Enforcement: "EnableDefaultDeny does not apply to layer-7 policy"] L7 rules filter even where default-deny is off', () => {
+    const e = engine(`
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: l7-only, namespace: prod}
+spec:
+  endpointSelector: {}
+  enableDefaultDeny: {ingress: false}
+  ingress: [{toPorts: [{ports: [{port: "80", protocol: TCP}], rules: {http: [{method: GET, path: /public}]}}]}]
+`);
+    const result = decide(e, pod('default'), pod('prod'), 80);
+    expect(result.ingress).to.deep.include({ enforced: false, verdict: 'allowed', l7: ['http'] });
+    expect(decide(e, pod('default'), pod('prod'), 81).ingress.l7).to.equal(undefined);
+  });
+
+  it('[Cilium source, repository_test.go TestWildcardL3RulesEgressToEntities] an L3-only allow-all (the escape hatch) does not lift L7 rules on a port', () => {
+    const e = engine(`
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: dns, namespace: prod}
+spec:
+  endpointSelector: {}
+  egress:
+    - toEndpoints: [{matchLabels: {k8s:io.kubernetes.pod.namespace: kube-system, k8s:k8s-app: kube-dns}}]
+      toPorts: [{ports: [{port: "53", protocol: UDP}], rules: {dns: [{matchPattern: "*"}]}}]
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: escape-hatch-allow-all}
+spec:
+  endpointSelector: {matchLabels: {io.kubernetes.pod.namespace: prod}}
+  egress: [{toEntities: [all]}]
+  ingress: [{fromEntities: [all]}]
+`);
+    expect(decide(e, pod('prod'), pod('kube-system', { 'k8s-app': 'kube-dns' }), 53, 'UDP').egress.l7).to.deep.equal(['dns']);
+    expect(decide(e, pod('prod'), world('198.51.100.1'), 25).verdict).to.equal('allowed');
+  });
+
+  it('[Cilium source, repository.go computePolicyEnforcementAndRules] enableDefaultDeny true without a section for that direction turns nothing on', () => {
+    const e = engine(`
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: egress-only, namespace: prod}
+spec:
+  endpointSelector: {}
+  enableDefaultDeny: {ingress: true}
+  egress: [{toEntities: [world]}]
+`);
+    expect(verdict(e, pod('default'), pod('prod'), 80)).to.equal('allowed');
+    expect(verdict(e, pod('prod'), pod('default'), 80)).to.equal('denied');
+  });
+
+  it('without a port ("every port"), a deny of any one port answers no', () => {
+    const e = engine(`
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: no-ssh, namespace: prod}
+spec:
+  endpointSelector: {}
+  ingress: [{fromEntities: [all]}]
+  ingressDeny: [{fromEntities: [all], toPorts: [{ports: [{port: "22", protocol: TCP}]}]}]
+`);
+    expect(verdict(e, pod('default'), pod('prod'))).to.equal('denied');
+    expect(verdict(e, pod('default'), pod('prod'), 80)).to.equal('allowed');
+    expect(verdict(e, pod('default'), pod('prod'), undefined, 'UDP')).to.equal('allowed');
+  });
+
   it('[Cilium docs, DNS based (toFQDNs)] matchName and matchPattern select world destinations by name', () => {
     const e = engine(`
 apiVersion: cilium.io/v2
@@ -520,6 +587,16 @@ spec:
     expect(result.verdict).to.equal('unknown');
     expect(result.ingress.reasons[0]).to.deep.include({ type: 'unknown', policy: 'CiliumNetworkPolicy prod/named', rule: 'ingress[0]' });
     expect(verdict(e, pod('prod', { app: 'x' }), pod('prod'), 8080, 'UDP')).to.equal('denied');
+    // Only pods have named ports: to the world, the rule simply does not match.
+    const out = engine(`
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: named-out, namespace: prod}
+spec:
+  endpointSelector: {}
+  egress: [{toEntities: [world], toPorts: [{ports: [{port: https, protocol: TCP}]}]}]
+`);
+    expect(verdict(out, pod('prod'), world('198.51.100.1'), 443)).to.equal('denied');
   });
 
   it('[Cilium docs, Deny Policies] a CCNP deny wins over a Kubernetes NetworkPolicy allow', () => {

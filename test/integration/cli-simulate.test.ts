@@ -111,6 +111,18 @@ describe('simulate command against a live cluster (integration)', function () {
     expect(changes.every((c) => c.from === 'blog' || c.to === 'blog' || c.to === 'database/app=postgres')).to.equal(true);
   });
 
+  it('a --policies file replaces the cluster\'s policy of the same kind, namespace and name (a proposed change to it)', async () => {
+    const loosened = path.join(dir, 'loosened.yaml');
+    writeFileSync(
+      loosened,
+      'apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: postgres-only-granted, namespace: database}\nspec:\n  podSelector: {matchLabels: {app: postgres}}\n  ingress: [{}]\n',
+    );
+    expect((await simulate([...live(), 'blog', 'database/app=postgres', '5432'])).code).to.equal(1);
+    const run = await simulate([...live(), '--policies', loosened, 'blog', 'database/app=postgres', '5432', '-o', 'json']);
+    expect(run.code, run.stdout + run.stderr).to.equal(0);
+    expect(flowOf(run).ingress.reasons).to.deep.equal([{ type: 'allow', policy: 'NetworkPolicy database/postgres-only-granted', rule: 'ingress[0]' }]);
+  });
+
   it('an unreachable server or missing permissions: one line, exit 2', async () => {
     const kubeconfig = path.join(dir, 'kubeconfig');
     writeFileSync(

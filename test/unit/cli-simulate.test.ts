@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/app.js';
 import { cli, expectNoStackTrace, type Run } from '../support/cli.js';
-import { DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, projectPath } from '../support/project.js';
+import { spawn } from 'node:child_process';
+import { CLI, DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, PROJECT_ROOT, projectPath } from '../support/project.js';
 
 const D = 'network-policy.homelab';
 const BASE = ['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', EXAMPLE_NAMESPACES];
@@ -237,6 +238,26 @@ describe('simulate command (offline)', () => {
       expect(run.stderr).to.contain('bad.yaml: NetworkPolicy/np: spec.podSelector is required');
       expect(run.stderr).to.match(/simulate: \d+ input problems; nothing simulated\n$/);
     });
+  });
+
+  it('a reader that stops early (| head) ends the command quietly, without a stack trace', async () => {
+    // Enough namespaces that the matrix (megabytes) is still being written when the reader goes.
+    const many = file('many.yaml', Array.from({ length: 300 }, (_, i) => `apiVersion: v1\nkind: Namespace\nmetadata: {name: team-${i}}\n`).join('---\n'));
+    const child = spawn(process.execPath, [CLI, 'simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', many, '--matrix'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.to.match(/EPIPE|\n\s+at .+:\d+:\d+/);
+    expect(stderr.split('\n').filter((line) => line !== '' && !line.startsWith('simulate: note: '))).to.deep.equal([]);
+    expect(code).to.be.oneOf([0, 1]);
+  });
+
+  it('a policy defined twice across the files is an input problem', async () => {
+    const policy = 'apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: p, namespace: shop}\nspec: {endpointSelector: {}, ingress: [{}]}\n';
+    const run = await invoke([...BASE, '--policies', file('a.yaml', policy), '--policies', file('b.yaml', policy), 'shop', 'grafana', '80']);
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.match(/b\.yaml: CiliumNetworkPolicy\/p: is defined twice \(also in .*a\.yaml\)/);
   });
 
   describe('usage and input errors: exit 2, one line', () => {

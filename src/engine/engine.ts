@@ -155,6 +155,11 @@ export class PolicyEngine {
     return egress === YES && ingress === YES ? 'allowed' : 'unknown';
   }
 
+  /** One side alone, explained (with the L7 rules the proxy applies). */
+  sideResult(subject: Identity, peer: Identity, direction: Direction, port: number | undefined, protocol: Protocol): SideVerdict {
+    return this.side(subject, peer, direction, port, protocol);
+  }
+
   /** One side alone: what `subject`'s own policy says of traffic with `peer` in `direction`. */
   sideVerdict(subject: Identity, peer: Identity, direction: Direction, port: number | undefined, protocol: Protocol): Verdict {
     const code = this.sideCode(subject, peer, direction, port, protocol);

@@ -4,7 +4,7 @@
 
 import { makeRenderConfig, type RenderConfig } from '../../src/config.js';
 import type { Catalog } from '../../src/catalog/types.js';
-import { PolicyEngine, type Verdict } from '../../src/engine/engine.js';
+import { PolicyEngine } from '../../src/engine/engine.js';
 import { formatEndpoint, type Endpoint, type NamespaceLabels, type Protocol } from '../../src/engine/identity.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import type { ObservedPolicy } from '../../src/reconcile/diff.js';
@@ -71,20 +71,30 @@ export function peersOf(namespaces: readonly string[]): Endpoint[] {
 export interface Cells {
   subjects: readonly Endpoint[];
   peers: readonly Endpoint[];
-  verdicts: Verdict[];
+  /** `allowed`, `denied`, `unknown`, or `allowed then L7 dns` and the like. */
+  verdicts: string[];
 }
 
 const DIRECTIONS = ['egress', 'ingress'] as const;
 
 /** Each subject's own verdict on every peer and port, both directions. */
 export function sideCells(engine: PolicyEngine, subjects: readonly Endpoint[], peers: readonly Endpoint[]): Cells {
-  const verdicts: Verdict[] = [];
+  const verdicts: string[] = [];
   for (const subject of subjects) {
     const self = engine.identity(subject);
     for (const peer of peers) {
       const other = engine.identity(peer);
       for (const [port, protocol] of PROBE_PORTS) {
-        for (const direction of DIRECTIONS) verdicts.push(self.key === other.key ? 'allowed' : engine.sideVerdict(self, other, direction, port, protocol));
+        for (const direction of DIRECTIONS) {
+          if (self.key === other.key) {
+            verdicts.push('allowed');
+            continue;
+          }
+          // The verdict and the L7 rules the proxy applies: sending a flow through the DNS proxy
+          // is a change too.
+          const side = engine.sideResult(self, other, direction, port, protocol);
+          verdicts.push(side.l7 ? `${side.verdict} then L7 ${side.l7.join(',')}` : side.verdict);
+        }
       }
     }
   }
@@ -93,8 +103,8 @@ export function sideCells(engine: PolicyEngine, subjects: readonly Endpoint[], p
 
 export interface CellChange {
   cell: string;
-  before: Verdict | undefined;
-  after: Verdict | undefined;
+  before: string | undefined;
+  after: string | undefined;
 }
 
 /** The cells that differ between two runs over the same subjects and peers, named. */

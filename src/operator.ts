@@ -388,7 +388,15 @@ export class Operator {
       ['CiliumNetworkPolicy', this.state.caches.policies.list().length],
       ['CiliumClusterwideNetworkPolicy', this.state.caches.clusterPolicies.list().length],
     ]);
-    return { enforcementDisabled, namespacesPerProfile, labelErrors, managedPolicies };
+    return {
+      enforcementDisabled,
+      namespacesPerProfile,
+      labelErrors,
+      managedPolicies,
+      catalogInvalid: this.state.invalidCatalogObjects(),
+      // Only the leader reconciles and so knows; a standby that took over learns at its first pass.
+      nameConflicts: this.isLeader() ? this.reconcilers.nameConflicts() : [],
+    };
   }
 
   /** Sizes of what the operator remembers beyond its caches; each is bounded (tests and the soak benchmark check). */

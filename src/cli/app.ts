@@ -73,4 +73,5 @@ export const processIO: CommandIO = {
   readStdin: () => readBounded(0, MAX_INPUT_BYTES),
   openStdin: () => process.stdin,
   env: process.env,
+  stdoutIsTerminal: process.stdout.isTTY === true,
 };

@@ -14,6 +14,7 @@ import { stringify } from 'yaml';
 const SAFE_PLAIN = /^[A-Za-z_/][A-Za-z0-9_./:-]*$/;
 const CORE_WORDS = new Set(['null', 'Null', 'NULL', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE']);
 /** What this emitter leaves to the package: line breaks, control characters, unpaired surrogates. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what it looks for
 const UNUSUAL = /[\x00-\x1f\x7f-\x9f\u{D800}-\u{DFFF}]/u;
 /** The package writes keys longer than 1024 characters as explicit keys (`? `). */
 const MAX_KEY_LENGTH = 1000;

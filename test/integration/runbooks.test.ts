@@ -24,7 +24,6 @@ import { serviceAccountUser } from '../support/apiserver/rbac.js';
 import { D, eventually, namespace } from '../support/operator-harness.js';
 import { CILIUM_CRD_DIR, CLI, EXAMPLE_NAMESPACES, PROJECT_ROOT } from '../support/project.js';
 
-const SA = 'system:serviceaccount:netpol-profiles:netpol-profiles';
 const DOCS = [
   'docs/runbooks/README.md',
   'docs/runbooks/invalid-labels.md',

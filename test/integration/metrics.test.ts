@@ -227,6 +227,9 @@ describe('metrics (integration)', function () {
       server.apply(namespace('wiki'));
       server.apply({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'profile-internal', namespace: 'wiki' }, spec: { endpointSelector: {}, ingress: [{}] } });
       server.apply(namespace('wiki', { [`${D}/profile`]: 'internal' }));
+      // A cluster-wide name squatted before its NetworkBaseline arrives.
+      server.apply({ apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name: 'baseline-ntp' }, spec: { endpointSelector: {}, egress: [{ toEntities: ['world'] }] } });
+      server.apply({ apiVersion: `${D}/v1alpha1`, kind: 'NetworkBaseline', metadata: { name: 'ntp' }, spec: { endpointSelector: {}, egress: [{ toEntities: ['world'], toPorts: [{ ports: [{ port: '123', protocol: 'UDP' }] }] }] } });
       await eventually(async () => expect((await alerts()).map((a) => a.state)).to.deep.equal(['pending']), 30_000, 'alert pending');
       await eventually(async () => expect((await alerts()).map((a) => a.state)).to.deep.equal(['firing']), 30_000, 'alert firing');
       const [firing] = await alerts();
@@ -236,7 +239,12 @@ describe('metrics (integration)', function () {
       // 10 minutes → 10 s.
       await eventually(async () => expect((await alerts('NetworkPolicyCatalogInvalid')).map((a) => [a.state, a.labels.kind, a.labels.name])).to.deep.equal([['firing', 'NetworkProfile', 'isolated']]), 30_000, 'catalog alert firing');
       await eventually(
-        async () => expect((await alerts('NetworkPolicyNameConflict')).map((a) => [a.state, a.labels.kind, a.labels.namespace, a.labels.name])).to.deep.equal([['firing', 'CiliumNetworkPolicy', 'wiki', 'profile-internal']]),
+        async () =>
+          expect((await alerts('NetworkPolicyNameConflict')).map((a) => [a.state, a.labels.kind, a.labels.namespace, a.labels.name]).sort()).to.deep.equal([
+            // The scrape target carries namespace=netpol-profiles; a cluster-wide object's alert has no namespace all the same.
+            ['firing', 'CiliumClusterwideNetworkPolicy', undefined, 'baseline-ntp'],
+            ['firing', 'CiliumNetworkPolicy', 'wiki', 'profile-internal'],
+          ]),
         30_000,
         'name-conflict alert firing',
       );

@@ -530,7 +530,7 @@ describe('runbooks and docs/status.md: every command runs and shows what the tex
 
     server = await Server.start({ rbac: true, crdFiles: readdirSync(CILIUM_CRD_DIR).map((f) => path.join(CILIUM_CRD_DIR, f)), bookmarkIntervalMs: 200 });
     // Asynchronously: the test API server answers from this process.
-    const kubectl = (args: string) => runShell(`kubectl --kubeconfig '${server.kubeconfigPath}' ${args}`, PROJECT_ROOT, { PATH: process.env.PATH ?? '' });
+    const kubectl = (args: string) => runShell(`kubectl --kubeconfig '${server.kubeconfigPath}' ${args}`, PROJECT_ROOT, { PATH: process.env.PATH ?? '', HOME: home });
     for (const dir of ['manifests', 'manifests/catalog']) {
       const applied = await kubectl(`apply -k ${dir}`);
       expect(applied.code, applied.stderr).to.equal(0);

@@ -23,6 +23,13 @@ export function benchNamespaces(count: number): NamespaceInput[] {
   return Array.from({ length: count }, (_, i) => ({ name: `team-${i}`, labels: benchLabels(i) }));
 }
 
+/** Namespaces as a multi-document YAML file, as a GitOps repository holds them. */
+export function namespacesYaml(namespaces: readonly NamespaceInput[]): string {
+  return namespaces
+    .map((ns) => `---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${ns.name}\n  labels:\n${Object.entries(ns.labels).map(([key, value]) => `    ${key}: "${value}"\n`).join('')}`)
+    .join('');
+}
+
 /**
  * The operator as it runs in a pod (the real CLI, its own process) against `server`, without leader
  * election, with the V8 options it is meant to run with (see docs/design.md, "Memory"); set

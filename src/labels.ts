@@ -5,6 +5,14 @@
 import type { LabelKeys, RenderConfig } from './config.js';
 import { isDnsLabel, isLabelValue, quoteValue } from './kube/names.js';
 
+/** How a kept profile is worded; offline commands say what it means there (see `offlineMessage`). */
+export const KEPT_POLICIES = 'policies already applied are kept';
+
+/** A problem's message as an offline command (nothing is applied) should say it. */
+export function offlineMessage(problem: LabelProblem): string {
+  return problem.message.replace(KEPT_POLICIES, 'no profile policy is rendered (a running operator keeps the policies already applied)');
+}
+
 export type LabelProblemReason =
   | 'UnknownProfile'
   | 'InvalidProfile'
@@ -102,7 +110,7 @@ function parseProfile(labels: Readonly<Record<string, string>>, keys: LabelKeys,
     problems.push({
       reason: 'InvalidProfile',
       label: keys.profile,
-      message: `${quoteValue(value)} is not a valid profile name (a lowercase DNS label); policies already applied are kept`,
+      message: `${quoteValue(value)} is not a valid profile name (a lowercase DNS label); ${KEPT_POLICIES}`,
     });
     return { state: 'invalid' };
   }
@@ -111,7 +119,7 @@ function parseProfile(labels: Readonly<Record<string, string>>, keys: LabelKeys,
     problems.push({
       reason: 'UnknownProfile',
       label: keys.profile,
-      message: `NetworkProfile ${quoteValue(value)} does not exist; policies already applied are kept`,
+      message: `NetworkProfile ${quoteValue(value)} does not exist; ${KEPT_POLICIES}`,
     });
     return { state: 'invalid' };
   }
@@ -180,4 +188,66 @@ export const MAX_REPORTED_LABEL_PROBLEMS = 5;
 export function reportedProblems(problems: readonly LabelProblem[], max = MAX_REPORTED_LABEL_PROBLEMS): { shown: LabelProblem[]; more: number } {
   const sorted = [...problems].sort((a, b) => (a.label < b.label ? -1 : a.label > b.label ? 1 : 0));
   return { shown: sorted.slice(0, max), more: Math.max(0, sorted.length - max) };
+}
+
+/** A label key in our domain (or a near miss of it) that netpol-profiles does not know: it is ignored. */
+export interface UnknownLabelKey {
+  label: string;
+  /** The closest key we know, when one is close enough to be a likely typo. */
+  suggestion?: string;
+}
+
+/**
+ * Label keys that look like ours but are not: in our domain (`D/profiel`), in a subdomain of it
+ * (`acess.D/postgres`), or with the domain itself misspelt (`network-polcy.homelab/profile`). A
+ * typo in a key is otherwise silent: the label is simply ignored.
+ */
+export function unknownLabelKeys(labels: Readonly<Record<string, string>>, keys: LabelKeys): UnknownLabelKey[] {
+  const known = [keys.profile, keys.enforcement, keys.platform];
+  const accessDomain = keys.accessPrefix.slice(0, -1);
+  const found: UnknownLabelKey[] = [];
+  for (const label of Object.keys(labels).sort()) {
+    const slash = label.indexOf('/');
+    if (slash < 0) continue;
+    const prefix = label.slice(0, slash);
+    const name = label.slice(slash + 1);
+    if (known.includes(label) || prefix === accessDomain) continue;
+    const ours = prefix === keys.domain || prefix.endsWith(`.${keys.domain}`);
+    const nearDomain = editDistance(prefix, keys.domain) <= 2;
+    const nearAccess = editDistance(prefix, accessDomain) <= 2;
+    if (!ours && !nearDomain && !nearAccess) continue;
+    let suggestion: string | undefined;
+    if (nearAccess && !(ours && prefix === keys.domain)) {
+      suggestion = `${keys.accessPrefix}${name}`;
+    } else {
+      const candidates = known.map((key) => ({ key, distance: editDistance(`${keys.domain}/${name}`, key) }));
+      const best = candidates.sort((a, b) => a.distance - b.distance)[0]!;
+      if (best.distance <= Math.max(2, Math.floor(name.length / 3))) suggestion = best.key;
+    }
+    found.push(suggestion ? { label, suggestion } : { label });
+  }
+  return found;
+}
+
+/** The message of an unknown key, for `render` and the other offline commands. */
+export function describeUnknownKey(unknown: UnknownLabelKey, keys: LabelKeys): string {
+  const hint = unknown.suggestion
+    ? `did you mean ${unknown.suggestion}?`
+    : `the keys are ${keys.profile}, ${keys.enforcement}, ${keys.platform} and ${keys.accessPrefix}<service>`;
+  return `not a label netpol-profiles knows, so it is ignored; ${hint}`;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent transpositions cost 1. */
+export function editDistance(a: string, b: string): number {
+  if (Math.abs(a.length - b.length) > 8) return Math.abs(a.length - b.length);
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(rows[i - 1]![j]! + 1, rows[i]![j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, rows[i - 2]![j - 2]! + 1);
+      rows[i]![j] = best;
+    }
+  }
+  return rows[a.length]![b.length]!;
 }

@@ -9,7 +9,7 @@ import type { KubeApi } from './kube/api.js';
 import { compactPolicy, SpecInterner, withoutManagedFields } from './kube/compact.js';
 import { EventRecorder } from './kube/events.js';
 import { ListWatchCache, type CacheEventType } from './kube/informer.js';
-import { LeaderElector, NotLeaderError, type LeaderElectionOptions } from './kube/leader.js';
+import { LEASE_MODE_ANNOTATION, LeaderElector, NotLeaderError, type LeaderElectionOptions } from './kube/leader.js';
 import { scopedApi } from './kube/scoped-api.js';
 import { RESOURCES, type ResourceRef } from './kube/resources.js';
 import type { KubeObject, Namespace } from './kube/types.js';
@@ -140,6 +140,7 @@ export class Operator {
       this.elector = new LeaderElector({
         ...settings,
         api,
+        annotations: { [LEASE_MODE_ANNOTATION]: options.dryRun ? 'dry-run' : 'enforce' },
         onStartedLeading: () => this.startLeading(),
         onStoppedLeading: (reason) => this.lostLeadership(reason),
         onError: (error) => logger.warn('leader election', { error: errorMessage(error) }),
@@ -393,7 +394,15 @@ export class Operator {
       ['CiliumNetworkPolicy', this.state.caches.policies.list().length],
       ['CiliumClusterwideNetworkPolicy', this.state.caches.clusterPolicies.list().length],
     ]);
-    return { enforcementDisabled, namespacesPerProfile, labelErrors, managedPolicies };
+    return {
+      enforcementDisabled,
+      namespacesPerProfile,
+      labelErrors,
+      managedPolicies,
+      catalogInvalid: this.state.invalidCatalogObjects(),
+      // Only the leader reconciles and so knows; a standby that took over learns at its first pass.
+      nameConflicts: this.isLeader() ? this.reconcilers.nameConflicts() : [],
+    };
   }
 
   /** Sizes of what the operator remembers beyond its caches; each is bounded (tests and the soak benchmark check). */

@@ -2,7 +2,7 @@
 // kinds, and sorts the documents into Namespaces and catalog objects. Every problem is a value
 // naming the file, the document or object, and what is wrong; nothing here throws on bad input.
 
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { KubeObject } from '../kube/types.js';
@@ -48,24 +48,88 @@ function describeError(error: unknown): string {
   return error instanceof Error ? error.message.split('\n')[0]! : String(error);
 }
 
-/** Files named by `paths`: a directory stands for its YAML/JSON files (not recursive), in name order. */
-function expandPaths(paths: readonly string[], problems: InputProblem[]): string[] {
+export interface ReadOptions {
+  /** Read directories with their subdirectories (`-R`), as kubectl does. */
+  recursive?: boolean;
+}
+
+const isReadable = (name: string): boolean => READABLE_EXTENSIONS.includes(path.extname(name)) && !KUSTOMIZE_FILES.includes(name);
+
+/** Whether a directory tree holds a file `expandPaths` would read (hidden directories aside). */
+function holdsReadable(directory: string, seen: Set<string>): boolean {
+  let real: string;
+  try {
+    real = realpathSync(directory);
+  } catch {
+    return false;
+  }
+  if (seen.has(real)) return false;
+  seen.add(real);
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(directory, { withFileTypes: true });
+  } catch {
+    return false;
+  }
+  for (const entry of entries) {
+    const full = path.join(directory, entry.name);
+    if (entry.name.startsWith('.')) continue;
+    if (isDirectory(full) ? holdsReadable(full, seen) : isReadable(entry.name)) return true;
+  }
+  return false;
+}
+
+function isDirectory(file: string): boolean {
+  try {
+    return statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Files named by `paths`: a directory stands for its YAML/JSON files in name order, and with
+ * `recursive` for those of its subdirectories too (hidden ones, like `.git`, aside; each real
+ * directory once). Without it, a subdirectory that holds such files is a problem, not a silent skip.
+ */
+function expandPaths(paths: readonly string[], problems: InputProblem[], options: ReadOptions): string[] {
   const files: string[] = [];
+  const visited = new Set<string>();
+  const walk = (directory: string, top: boolean): void => {
+    const real = realpathSync(directory);
+    if (visited.has(real)) return;
+    visited.add(real);
+    const entries = readdirSync(directory, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const before = files.length;
+    const skipped: string[] = [];
+    for (const entry of entries) {
+      const full = path.join(directory, entry.name);
+      if (isDirectory(full)) {
+        if (entry.name.startsWith('.')) continue;
+        if (options.recursive) walk(full, false);
+        else if (holdsReadable(full, new Set())) skipped.push(entry.name);
+      } else if (isReadable(entry.name)) {
+        files.push(full);
+      }
+    }
+    if (skipped.length > 0) {
+      problems.push({
+        source: directory,
+        subject: 'directory',
+        message: `subdirector${skipped.length === 1 ? 'y' : 'ies'} ${skipped.join(', ')} hold${skipped.length === 1 ? 's' : ''} YAML or JSON files that were not read; give -R (--recursive) to read them, or name them`,
+      });
+    } else if (top && files.length === before) {
+      problems.push({ source: directory, subject: 'directory', message: `contains no .yaml, .yml or .json files${options.recursive ? ' (recursively)' : ''}` });
+    }
+  };
   for (const entry of paths) {
     if (entry === STDIN) {
       files.push(STDIN);
       continue;
     }
     try {
-      if (statSync(entry).isDirectory()) {
-        const names = readdirSync(entry)
-          .filter((name) => READABLE_EXTENSIONS.includes(path.extname(name)) && !KUSTOMIZE_FILES.includes(name))
-          .sort();
-        if (names.length === 0) problems.push({ source: entry, subject: 'directory', message: 'contains no .yaml, .yml or .json files' });
-        for (const name of names) files.push(path.join(entry, name));
-      } else {
-        files.push(entry);
-      }
+      if (statSync(entry).isDirectory()) walk(entry, true);
+      else files.push(entry);
     } catch (error) {
       problems.push({ source: entry, subject: 'file', message: `cannot read: ${describeError(error)}` });
     }
@@ -74,11 +138,15 @@ function expandPaths(paths: readonly string[], problems: InputProblem[]): string
 }
 
 /** Parses every document of every file; `List` kinds are expanded into their items. */
-export function readDocuments(paths: readonly string[], readStdin: () => string): { documents: SourcedObject[]; problems: InputProblem[] } {
+export function readDocuments(
+  paths: readonly string[],
+  readStdin: () => string,
+  options: ReadOptions = {},
+): { documents: SourcedObject[]; problems: InputProblem[] } {
   const problems: InputProblem[] = [];
   const documents: SourcedObject[] = [];
   let total = 0;
-  for (const file of expandPaths(paths, problems)) {
+  for (const file of expandPaths(paths, problems, options)) {
     const source = file === STDIN ? STDIN_NAME : file;
     let text: string;
     try {
@@ -153,6 +221,21 @@ export interface SortedInputs {
   namespaces: SourcedNamespace[];
   catalogObjects: SourcedObject[];
   problems: InputProblem[];
+  /** With `skipOtherKinds`: documents of other kinds that were left out, by kind (`(no kind)` for none). */
+  skipped: Map<string, number>;
+}
+
+export interface SortOptions {
+  /** Leave out documents of other kinds (a whole kustomize build or app folder as input) instead of refusing them. */
+  skipOtherKinds?: boolean;
+}
+
+/** `Deployment 3, Service 2`: what `skipOtherKinds` left out, most first. */
+export function describeSkipped(skipped: ReadonlyMap<string, number>): string {
+  return [...skipped.entries()]
+    .sort(([a, x], [b, y]) => y - x || (a < b ? -1 : 1))
+    .map(([kind, count]) => `${kind} ${count}`)
+    .join(', ');
 }
 
 function subjectOf(doc: SourcedObject): string {
@@ -161,8 +244,8 @@ function subjectOf(doc: SourcedObject): string {
 }
 
 /** Sorts documents into Namespaces and catalog objects; anything else is a problem. */
-export function sortDocuments(documents: readonly SourcedObject[]): SortedInputs {
-  const result: SortedInputs = { namespaces: [], catalogObjects: [], problems: [] };
+export function sortDocuments(documents: readonly SourcedObject[], options: SortOptions = {}): SortedInputs {
+  const result: SortedInputs = { namespaces: [], catalogObjects: [], problems: [], skipped: new Map() };
   const seenNamespaces = new Map<string, string>();
   for (const doc of documents) {
     const kind = doc.object.kind;
@@ -178,12 +261,15 @@ export function sortDocuments(documents: readonly SourcedObject[]): SortedInputs
       result.namespaces.push(namespace);
     } else if (CATALOG_KINDS.includes(kind as CatalogKind)) {
       result.catalogObjects.push(doc);
+    } else if (options.skipOtherKinds) {
+      const shown = typeof kind === 'string' && kind !== '' ? kind : '(no kind)';
+      result.skipped.set(shown, (result.skipped.get(shown) ?? 0) + 1);
     } else {
       const shown = typeof kind === 'string' && kind !== '' ? withArticle(kind) : 'an object without a kind';
       result.problems.push({
         source: doc.source,
         subject: subjectOf(doc),
-        message: `is ${shown}; expected a Namespace or a catalog kind (${CATALOG_KINDS.join(', ')})`,
+        message: `is ${shown}; expected a Namespace or a catalog kind (${CATALOG_KINDS.join(', ')}); give --skip-other-kinds to leave other kinds out`,
       });
     }
   }

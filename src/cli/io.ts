@@ -9,4 +9,6 @@ export interface CommandIO {
   /** Standard input as a stream, for inputs read line by line (`diagnose -`); `readStdin` when absent. */
   openStdin?: () => Readable;
   env: NodeJS.ProcessEnv;
+  /** Standard output is a terminal (a person reads it, not a pipe): problems are repeated at the end. */
+  stdoutIsTerminal?: boolean;
 }

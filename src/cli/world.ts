@@ -4,7 +4,8 @@
 // caller prints them and stops.
 
 import type { RenderConfig } from '../config.js';
-import { buildCatalog, formatProblem, readDocuments, sortDocuments, type InputProblem, type SortedInputs, type SourcedObject } from '../catalog/load.js';
+import { INPUT_FLAGS } from './render.js';
+import { buildCatalog, describeSkipped, formatProblem, readDocuments, sortDocuments, type InputProblem, type SortedInputs, type SourcedObject } from '../catalog/load.js';
 import type { Catalog } from '../catalog/types.js';
 import { RESOURCES } from '../kube/resources.js';
 import type { KubeObject, Namespace } from '../kube/types.js';
@@ -22,6 +23,7 @@ export const WORLD_FLAGS: FlagSpecs = {
   namespaces: { type: 'string', multiple: true, valueName: 'PATH', help: 'Namespace file or directory, or - for stdin (repeatable; required offline)' },
   policies: { type: 'string', multiple: true, valueName: 'PATH', help: 'CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy files that exist besides ours' },
   pods: { type: 'string', multiple: true, valueName: 'PATH', help: 'Pods or workloads (Deployment, StatefulSet, ...) whose pod labels and ports flows can use' },
+  ...INPUT_FLAGS,
 };
 
 export const LIVE_FLAGS: FlagSpecs = {
@@ -72,15 +74,23 @@ export async function loadWorld(values: FlagValues, io: CommandIO, command: stri
   const problems: InputProblem[] = [];
   const read = (paths: readonly string[]): SourcedObject[] => {
     if (paths.length === 0) return [];
-    const result = readDocuments(paths, io.readStdin);
+    const result = readDocuments(paths, io.readStdin, { recursive: values.recursive === true });
     problems.push(...result.problems);
     return result.documents;
   };
   const { policies: filePolicies, problems: policyProblems } = readPolicies(read(listOf(values.policies)));
   const { pods, problems: podProblems } = readPods(read(listOf(values.pods)));
   problems.push(...policyProblems, ...podProblems);
-  const after = sortDocuments(read([...listOf(values.catalog), ...listOf(values.namespaces)]));
-  const before = beforePaths.length > 0 ? sortDocuments(read(beforePaths)) : undefined;
+  // --skip-other-kinds applies to the catalog and Namespace inputs (a kustomize build or an app
+  // folder); --policies and --pods files name what they hold.
+  const sortOptions = { skipOtherKinds: values['skip-other-kinds'] === true };
+  const after = sortDocuments(read([...listOf(values.catalog), ...listOf(values.namespaces)]), sortOptions);
+  const before = beforePaths.length > 0 ? sortDocuments(read(beforePaths), sortOptions) : undefined;
+  for (const sorted of [after, before]) {
+    if (!sorted || sorted.skipped.size === 0) continue;
+    const count = [...sorted.skipped.values()].reduce((a, b) => a + b, 0);
+    io.stderr(`${command}: skipped ${count} object${count === 1 ? '' : 's'} of other kinds: ${describeSkipped(sorted.skipped)}\n`);
+  }
   problems.push(...after.problems, ...(before?.problems ?? []));
   const cluster = isLive(values) ? await readCluster(values, io, command) : undefined;
   const afterState = withoutReplaced(assemble(after, undefined, cluster, problems, io, command), filePolicies);

@@ -29,8 +29,13 @@ export interface Lease extends KubeObject {
   spec?: LeaseSpec;
 }
 
+/** On the Lease: what its holder does, `enforce` or `dry-run` (so `status` can tell a shadow leader from an enforcing one). */
+export const LEASE_MODE_ANNOTATION = 'netpol-profiles/mode';
+
 export interface LeaderElectionOptions {
   api: KubeApi;
+  /** Written on the Lease with every acquire and renewal (e.g. the mode). */
+  annotations?: Readonly<Record<string, string>>;
   namespace: string;
   name: string;
   identity: string;
@@ -171,7 +176,7 @@ export class LeaderElector {
           {
             apiVersion: 'coordination.k8s.io/v1',
             kind: 'Lease',
-            metadata: { name, namespace },
+            metadata: { name, namespace, ...(this.options.annotations ? { annotations: { ...this.options.annotations } } : {}) },
             spec: { holderIdentity: identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 },
           },
           { signal },
@@ -193,6 +198,7 @@ export class LeaderElector {
 
     const next: Lease = {
       ...lease,
+      ...(this.options.annotations ? { metadata: { ...lease.metadata, annotations: { ...lease.metadata?.annotations, ...this.options.annotations } } } : {}),
       spec: {
         ...spec,
         holderIdentity: identity,

@@ -16,6 +16,10 @@ export interface ClusterSnapshot {
   labelErrors: ReadonlyArray<{ namespace: string; label: string; reason: string; value: number }>;
   /** Generated objects that exist, by kind. */
   managedPolicies: ReadonlyMap<string, number>;
+  /** Catalog objects that fail validation (their Ready condition is False). */
+  catalogInvalid: ReadonlyArray<{ kind: string; name: string }>;
+  /** Generated objects blocked by a foreign object of the same name (the leader's last reconciles; none on a standby). */
+  nameConflicts: ReadonlyArray<{ kind: string; namespace: string; name: string }>;
 }
 
 /** `label` and `reason` of the one series that counts a namespace's label problems beyond the first few. */
@@ -167,6 +171,26 @@ export class OperatorMetrics implements WorkQueueMetrics {
       collect() {
         this.reset();
         for (const { value, ...labels } of read()?.labelErrors ?? []) this.set(labels, value);
+      },
+    });
+    new Gauge({
+      name: 'netpol_profiles_catalog_invalid',
+      help: '1 for each catalog object that fails validation (Ready=False, reason Invalid), by kind and name; no series otherwise.',
+      labelNames: ['kind', 'name'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { kind, name } of read()?.catalogInvalid ?? []) this.set({ kind, name }, 1);
+      },
+    });
+    new Gauge({
+      name: 'netpol_profiles_name_conflicts',
+      help: "1 for each generated object the leader cannot write because an object of the same name without our managed-by label holds it, by kind, namespace ('' for cluster-wide) and name.",
+      labelNames: ['kind', 'namespace', 'name'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const { kind, namespace, name } of read()?.nameConflicts ?? []) this.set({ kind, namespace, name }, 1);
       },
     });
     new Gauge({

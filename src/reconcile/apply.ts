@@ -20,7 +20,19 @@ export interface ApplyOutcome {
   deleted: string[];
   /** Desired objects whose name is held by an object we do not own. */
   conflicts: string[];
+  /** The same, as objects (kind, namespace, name), for the name-conflict metric. */
+  blocked: BlockedObject[];
 }
+
+/** A generated object that cannot be written because someone else's object holds its name. */
+export interface BlockedObject {
+  kind: PolicyKind;
+  /** '' for cluster-wide objects. */
+  namespace: string;
+  name: string;
+}
+
+const blockedOf = (object: PolicyObject): BlockedObject => ({ kind: object.kind, namespace: object.metadata.namespace ?? '', name: object.metadata.name });
 
 export interface ApplyContext {
   api: KubeApi;
@@ -100,7 +112,13 @@ export class DriftTracker {
 
 export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: DriftTracker, desired: readonly PolicyObject[]): Promise<ApplyOutcome> {
   const { api, logger, dryRun } = context;
-  const outcome: ApplyOutcome = { created: [], updated: [], deleted: [], conflicts: diff.conflicts.map((c) => displayName(c.desired)) };
+  const outcome: ApplyOutcome = {
+    created: [],
+    updated: [],
+    deleted: [],
+    conflicts: diff.conflicts.map((c) => displayName(c.desired)),
+    blocked: diff.conflicts.map((c) => blockedOf(c.desired)),
+  };
   /** Desired objects that could not be created: what they replace is not deleted (make-before-break). */
   const blocked: PolicyObject[] = diff.conflicts.map((c) => c.desired);
   const changed = new Set([...diff.create, ...diff.update.map((u) => u.desired)].map(objectKey));
@@ -122,6 +140,7 @@ export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: 
       const existing = await api.get<ObservedPolicy>(resource, object.metadata.name, object.metadata.namespace);
       if (!isOwned(existing)) {
         outcome.conflicts.push(displayName(object));
+        outcome.blocked.push(blockedOf(object));
         blocked.push(object);
         continue;
       }

@@ -14,7 +14,7 @@ import { canonicalize, jsonEqual } from '../render/canonical.js';
 import { renderAccessIngressPolicy } from '../render/policies.js';
 import { rejectedServiceRetain, renderClusterPolicies, renderIntent, unappliedProfileNamespaces, type RetainRule } from '../render/render.js';
 import { CATALOG_API_VERSION, type CatalogKind } from '../catalog/types.js';
-import { applyDiff, describeOutcome, DriftTracker, madeWrites, type ApplyOutcome } from './apply.js';
+import { applyDiff, describeOutcome, DriftTracker, madeWrites, type ApplyOutcome, type BlockedObject } from './apply.js';
 import { diffPolicies, type ObservedPolicy } from './diff.js';
 import { EscapeHatchMemory, formatSince, humanDuration, nextEscapeHatchState, STATE_CONFIGMAP_NAME, stateConfigMap, type ConfigMap, type RecordProblem } from './escape-hatch.js';
 import { quoteValue } from '../kube/names.js';
@@ -49,6 +49,12 @@ export const catalogResource: Record<CatalogKind, ResourceRef> = {
 export class Reconcilers {
   private readonly drift: DriftTracker;
   private readonly escapeHatch = new EscapeHatchMemory();
+  /**
+   * Generated objects blocked by someone else's object of the same name, by reconcile key
+   * (`namespace/<ns>`, `sharedservice/<S>`, `cluster`): each reconcile of a key replaces its entry.
+   * Only the leader reconciles, so only the leader knows (`netpol_profiles_name_conflicts`).
+   */
+  private readonly blocked = new Map<string, BlockedObject[]>();
 
   constructor(private readonly context: ReconcilerContext) {
     this.drift = new DriftTracker(context.config.keys.generatedFrom);
@@ -59,8 +65,23 @@ export class Reconcilers {
   }
 
   /** Sizes of what the reconcilers remember between reconciles (tests and the soak benchmark check they stay bounded). */
-  memory(): { driftEntries: number; escapeHatchEntries: number; events: number } {
-    return { driftEntries: this.drift.size, escapeHatchEntries: this.escapeHatch.seenDisabled.size + this.escapeHatch.since.size, events: this.context.events.size };
+  memory(): { driftEntries: number; escapeHatchEntries: number; events: number; nameConflictKeys: number } {
+    return {
+      driftEntries: this.drift.size,
+      escapeHatchEntries: this.escapeHatch.seenDisabled.size + this.escapeHatch.since.size,
+      events: this.context.events.size,
+      nameConflictKeys: this.blocked.size,
+    };
+  }
+
+  /** Every generated object currently blocked by a foreign object of the same name (as of each key's last reconcile). */
+  nameConflicts(): BlockedObject[] {
+    return [...this.blocked.values()].flat();
+  }
+
+  private noteBlocked(key: string, outcome: ApplyOutcome): void {
+    if (outcome.blocked.length > 0) this.blocked.set(key, outcome.blocked);
+    else this.blocked.delete(key);
   }
 
   /** The object is the echo of our own write (see DriftTracker). */
@@ -91,6 +112,7 @@ export class Reconcilers {
     const namespace = state.caches.namespaces.get(name);
     // A namespace that is gone or going takes its policies with it; writing into it would only fail.
     if (!namespace || isTerminating(namespace)) {
+      this.blocked.delete(`namespace/${name}`);
       if (!namespace) {
         state.forgetNamespace(name);
         this.drift.forgetNamespace(name);
@@ -103,6 +125,7 @@ export class Reconcilers {
     const observed = state.namespacePolicies(name);
     const diff = diffPolicies(rendered.objects, observed, rendered.retain, this.keys);
     const outcome = await this.apply(diff, rendered.objects, signal);
+    this.noteBlocked(`namespace/${name}`, outcome);
     const target = { apiVersion: 'v1', kind: 'Namespace', name, uid: namespace.metadata?.uid };
     const { shown, more } = reportedProblems(intent.problems);
     for (const problem of shown) {
@@ -142,6 +165,7 @@ export class Reconcilers {
     const desired = policy && homeWritable ? [policy] : [];
     const diff = diffPolicies(desired, observed, retain, this.keys);
     const outcome = await this.apply(diff, desired, signal);
+    this.noteBlocked(`sharedservice/${name}`, outcome);
     if (madeWrites(outcome)) this.context.logger.info('policies applied', { sharedService: name, changes: describeOutcome(outcome) });
     return this.reportConflicts(outcome, { apiVersion: CATALOG_API_VERSION, kind: 'SharedService', name }, signal);
   }
@@ -153,6 +177,7 @@ export class Reconcilers {
     const { objects, retain } = renderClusterPolicies(state.catalog(), this.context.config, unapplied);
     const diff = diffPolicies(objects, state.caches.clusterPolicies.list(), retain, this.keys);
     const outcome = await this.apply(diff, objects, signal);
+    this.noteBlocked('cluster', outcome);
     if (madeWrites(outcome)) this.context.logger.info('policies applied', { cluster: true, changes: describeOutcome(outcome) });
     return this.reportConflicts(outcome, { apiVersion: 'v1', kind: 'Namespace', name: 'default' }, signal);
   }
@@ -195,9 +220,10 @@ export class Reconcilers {
       logger.warn('enforcement disabled', { namespace, since: formatSince(since) });
       const target = namespaceTarget(namespace);
       if (!target) continue;
+      // Warning: all traffic of the namespace is allowed, which on-call must see among the warnings.
       await this.context.events.record(
         target,
-        'Normal',
+        'Warning',
         'EnforcementDisabled',
         `escape hatch on since ${formatSince(since)}: escape-hatch-allow-all allows all traffic for this namespace`,
         signal,

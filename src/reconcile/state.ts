@@ -73,6 +73,15 @@ export class ClusterState {
     return this.build().catalog;
   }
 
+  /** Catalog objects that fail validation (one entry per object, sorted). */
+  invalidCatalogObjects(): Array<{ kind: string; name: string }> {
+    const subjects = new Set(this.build().problems.map((problem) => problem.subject));
+    return [...subjects].sort().map((subject) => {
+      const slash = subject.indexOf('/');
+      return { kind: subject.slice(0, slash), name: subject.slice(slash + 1) };
+    });
+  }
+
   /** Validation problems of catalog objects, by `Kind/name`. */
   catalogProblems(subject: string): string[] {
     return this.build()

@@ -8,7 +8,7 @@ import { buildCatalog, type InputProblem } from '../catalog/load.js';
 import { emptyCatalog, type Catalog } from '../catalog/types.js';
 import type { Lease } from '../kube/leader.js';
 import type { KubeObject, Namespace, PolicyObject } from '../kube/types.js';
-import type { NamespaceIntent } from '../labels.js';
+import type { LabelProblem, NamespaceIntent } from '../labels.js';
 import { jsonEqual } from '../render/canonical.js';
 import { generatedSource, type SourceType } from '../render/policies.js';
 import { objectKey, renderAll, type RetainRule } from '../render/render.js';
@@ -142,7 +142,15 @@ function policyFinding(policy: PolicyStatus, namespace: string | undefined): Fin
     kept: undefined,
   }[policy.state];
   if (message === undefined) return undefined;
-  const finding: Finding = { kind: policy.state as Finding['kind'], object: `${policy.kind}/${policy.name}`, message };
+  const get = `kubectl get ${policy.kind === CNP ? `cnp ${policy.name} -n ${namespace}` : `ccnp ${policy.name}`}`;
+  const events = `kubectl get events -n ${namespace ?? 'default'} --field-selector reason=NameConflict`;
+  const fix = {
+    missing: 'the operator creates it at its next reconcile; if it stays missing, see the runbook reconcile-failing.md (its log says "reconcile failed")',
+    drifted: 'the operator restores it at its next reconcile; edit the labels or the catalog in git instead of the object',
+    conflict: `find who made it (${get} -o yaml), then rename or delete it there (${events}; runbook name-conflict.md)`,
+    extra: 'the operator deletes it at its next reconcile; if it stays, see the runbook reconcile-failing.md',
+  }[policy.state as 'missing' | 'drifted' | 'conflict' | 'extra'];
+  const finding: Finding = { kind: policy.state as Finding['kind'], object: `${policy.kind}/${policy.name}`, message, fix };
   return namespace === undefined ? finding : { namespace, ...finding };
 }
 
@@ -217,7 +225,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
     const policies = (policiesByNamespace.get(name) ?? []).sort(byKindAndName);
     const findings: Finding[] = [];
     for (const problem of intent.problems) {
-      findings.push({ namespace: name, kind: 'label-error', message: `${problem.reason}: ${problem.label}: ${problem.message}` });
+      findings.push({ namespace: name, kind: 'label-error', message: `${problem.reason}: ${problem.label}: ${problem.message}`, fix: labelFix(problem, catalog, keys) });
     }
     const since = disabledSince.get(name);
     const enforcement: NamespaceStatus['enforcement'] = intent.enforcementDisabled
@@ -231,6 +239,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
           since === undefined
             ? `enforcement disabled (${keys.enforcement}=disabled); since when is not recorded: no operator has seen it yet`
             : `enforcement disabled since ${formatSince(since)} (${humanDuration(nowSeconds - since)} ago)`,
+        fix: `once the cause is fixed, remove the label in git and in the cluster: kubectl label namespace ${name} ${keys.enforcement}- (runbook escape-hatch.md)`,
       });
     }
     for (const policy of policies) {
@@ -248,6 +257,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
         kind: 'foreign-policy',
         object: `${CNP}/${foreign.name}`,
         message: `foreign CiliumNetworkPolicy ${foreign.name} widens ${intent.profile.state === 'none' ? "the namespace's access policies" : 'the profile'}: ${rules}`,
+        fix: `review it (kubectl get cnp ${foreign.name} -n ${name} -o yaml) and remove or narrow its allow rules where it is managed`,
       });
     }
     namespaces.push({
@@ -266,11 +276,28 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
 
   const findings: Finding[] = [];
   const leader = operatorStatus(snapshot.lease, options.operatorNamespace, nowMs);
-  if (leader.problem !== undefined) findings.push({ kind: 'no-leader', message: `no operator is leading: ${leader.problem}` });
+  if (leader.problem !== undefined) {
+    findings.push({
+      kind: 'no-leader',
+      message: `no operator is leading: ${leader.problem}`,
+      fix: `check the operator: kubectl -n ${options.operatorNamespace} get pods,lease (runbook operator-down.md)`,
+    });
+  } else if (leader.status.mode === 'dry-run') {
+    findings.push({
+      kind: 'dry-run',
+      message: `the leader ${leader.status.holder} runs in dry-run (shadow) mode: it logs what it would do and writes nothing, so nothing here is created, repaired or pruned`,
+      fix: 'once its log shows what you expect, install manifests/ instead of manifests/overlays/dry-run (no --dry-run)',
+    });
+  }
   const usedCatalog = options.namespace === undefined ? undefined : catalogObjectsUsedBy(labelsOf.get(options.namespace) ?? {}, config);
   const shownProblems = catalogProblems.filter((problem) => usedCatalog === undefined || usedCatalog.has(problem.subject));
   for (const problem of shownProblems) {
-    findings.push({ kind: 'catalog-problem', object: problem.subject, message: `${problem.subject}: ${problem.message}` });
+    findings.push({
+      kind: 'catalog-problem',
+      object: problem.subject,
+      message: `${problem.subject}: ${problem.message}`,
+      fix: `fix ${problem.subject} in git and check it with netpol-profiles render --catalog <catalog directory> (runbook catalog-invalid.md)`,
+    });
   }
   for (const policy of clusterPolicies) {
     const finding = policyFinding(policy, undefined);
@@ -342,4 +369,25 @@ function catalogObjectsUsedBy(labels: Readonly<Record<string, string>>, config: 
     if (key.startsWith(config.keys.accessPrefix) && value === 'true') used.add(`SharedService/${key.slice(config.keys.accessPrefix.length)}`);
   }
   return used;
+}
+
+/** The git change that fixes a label problem, naming what the catalog has where that helps. */
+function labelFix(problem: LabelProblem, catalog: Catalog, keys: RenderConfig['keys']): string {
+  const some = (names: Iterable<string>): string => {
+    const list = [...names];
+    return list.length === 0 ? '(none in the catalog)' : list.slice(0, 8).join(', ') + (list.length > 8 ? ', ...' : '');
+  };
+  switch (problem.reason) {
+    case 'UnknownProfile':
+    case 'InvalidProfile':
+      return `in git, set ${keys.profile} to a NetworkProfile (${some(catalog.profiles.keys())}) or add the profile to the catalog`;
+    case 'UnknownSharedService':
+      return `in git, fix the key to ${keys.accessPrefix}<service> with a SharedService (${some(catalog.services.keys())}) or add the service to the catalog`;
+    case 'InvalidAccessLabel':
+      return `in git, set ${problem.label} to "true" (quoted) to grant, or remove the label`;
+    case 'InvalidEnforcementLabel':
+      return `in git, set ${keys.enforcement} to disabled (escape hatch) or enabled, or remove the label`;
+    case 'ProtectedNamespace':
+      return `in git, remove the profile and access labels (a protected namespace never gets them)`;
+  }
 }

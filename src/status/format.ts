@@ -54,7 +54,8 @@ export function columns(rows: ReadonlyArray<readonly string[]>): string {
 function operatorLine(report: StatusReport): string {
   const { operator } = report;
   if (operator.leading) {
-    return `operator: ${operator.holder} is leading (lease ${operator.lease} renewed ${humanDuration(operator.renewedSecondsAgo ?? 0)} ago, valid for ${operator.leaseDurationSeconds}s)`;
+    const mode = operator.mode === 'dry-run' ? ' in DRY-RUN (shadow) mode, writing nothing' : '';
+    return `operator: ${operator.holder} is leading${mode} (lease ${operator.lease} renewed ${humanDuration(operator.renewedSecondsAgo ?? 0)} ago, valid for ${operator.leaseDurationSeconds}s)`;
   }
   if (!operator.leaseExists) return `operator: no leader (no lease ${operator.lease})`;
   if (operator.holder === null) return `operator: no leader (lease ${operator.lease} has no holder)`;
@@ -82,7 +83,8 @@ export function formatTable(report: StatusReport): string {
   }
   const lines = [operatorLine(report), columns(rows).trimEnd(), '', `cluster-wide policies: ${summarizePolicies(report.cluster.policies)}`];
   if (report.findings.length > 0) {
-    lines.push('', ...report.findings.map(findingLine));
+    // Each finding, then its next step on the line below.
+    lines.push('', ...report.findings.flatMap((finding) => [findingLine(finding), `  fix: ${finding.fix}`]));
     lines.push(`${report.findings.length} finding${report.findings.length === 1 ? '' : 's'}`);
   } else {
     lines.push('', 'all in sync and enforced');

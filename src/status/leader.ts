@@ -1,7 +1,7 @@
 // Whether an operator is leading, read from its leader election Lease. Without a leader nothing
 // repairs drift or records escape-hatch times, so status treats that as a finding.
 
-import type { Lease } from '../kube/leader.js';
+import { LEASE_MODE_ANNOTATION, type Lease } from '../kube/leader.js';
 import { humanDuration } from '../reconcile/escape-hatch.js';
 import type { OperatorStatus } from './report.js';
 
@@ -17,9 +17,12 @@ export function operatorStatus(lease: Lease | undefined, operatorNamespace: stri
     renewedSecondsAgo: null,
     leaseDurationSeconds: null,
     leading: false,
+    mode: null,
   };
   if (!lease) return { status, problem: `Lease ${where} does not exist (is the operator installed, in namespace ${operatorNamespace}, with leader election on?)` };
   const spec = lease.spec ?? {};
+  const mode = lease.metadata?.annotations?.[LEASE_MODE_ANNOTATION];
+  status.mode = mode === 'enforce' || mode === 'dry-run' ? mode : null;
   status.holder = spec.holderIdentity ? spec.holderIdentity : null;
   status.leaseDurationSeconds = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : null;
   const renewed = spec.renewTime ? Date.parse(spec.renewTime) : NaN;

@@ -71,6 +71,7 @@ export interface NamespaceStatus {
 
 export type FindingKind =
   | 'no-leader'
+  | 'dry-run'
   | 'catalog-problem'
   | 'missing'
   | 'drifted'
@@ -88,6 +89,8 @@ export interface Finding {
   object?: string;
   /** One line, without the namespace. */
   message: string;
+  /** The next step: the command to run or the change to make in git. */
+  fix: string;
 }
 
 export interface OperatorStatus {
@@ -100,6 +103,8 @@ export interface OperatorStatus {
   leaseDurationSeconds: number | null;
   /** A holder renewed the lease within its duration. */
   leading: boolean;
+  /** What the Lease's holder says it does (annotation netpol-profiles/mode): `enforce`, `dry-run`, or null when not said. */
+  mode: 'enforce' | 'dry-run' | null;
 }
 
 export interface StatusReport {

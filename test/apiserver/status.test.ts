@@ -31,7 +31,7 @@ describe('apiserver: Status responses', function () {
     expectStatus(r.json, 404, 'NotFound');
     expect(r.json.message).to.equal('ciliumnetworkpolicies.cilium.io "missing" not found');
     expect(r.json.details).to.deep.equal({ name: 'missing', group: 'cilium.io', kind: 'ciliumnetworkpolicies' });
-    const unknownResource = await request(server, 'GET', '/api/v1/namespaces/app/pods');
+    const unknownResource = await request(server, 'GET', '/api/v1/namespaces/app/replicationcontrollers');
     expectStatus(unknownResource.json, 404, 'NotFound');
     expect(unknownResource.json.message).to.equal('the server could not find the requested resource');
   });

@@ -38,6 +38,35 @@ describe('run command', function () {
     });
     afterEach(() => server.stop());
 
+    it('a dry-run leader says so on its Lease, and status reports it as a finding (shadow mode keeps nothing in sync)', async () => {
+      const child = spawn(
+        process.execPath,
+        [CLI, 'run', '--kubeconfig', server.kubeconfigPath, '--dry-run', '--metrics-addr', '127.0.0.1:0', '--health-addr', '127.0.0.1:0'],
+        { env: { PATH: process.env.PATH ?? '', POD_NAME: 'shadow-0', POD_NAMESPACE: 'netpol-profiles' }, stdio: 'ignore' },
+      );
+      const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      try {
+        await eventually(() => {
+          const lease = server.get('coordination.k8s.io/v1', 'leases', 'netpol-profiles', 'netpol-profiles');
+          expect((lease?.spec as { holderIdentity?: string } | undefined)?.holderIdentity).to.equal('shadow-0');
+          expect(lease?.metadata?.annotations?.['netpol-profiles/mode']).to.equal('dry-run');
+        }, 20_000);
+        const status = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+          const run = spawn(process.execPath, [CLI, 'status', '--kubeconfig', server.kubeconfigPath], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'ignore'] });
+          let stdout = '';
+          run.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+          run.once('close', (code) => resolve({ code, stdout }));
+        });
+        expect(status.code).to.equal(1);
+        expect(status.stdout.split('\n')[0]).to.match(/^operator: shadow-0 is leading in DRY-RUN \(shadow\) mode, writing nothing \(lease/);
+        expect(status.stdout).to.contain('cluster: the leader shadow-0 runs in dry-run (shadow) mode: it logs what it would do and writes nothing');
+        expect(server.requests.writes({ group: 'cilium.io' })).to.deep.equal([]);
+      } finally {
+        child.kill('SIGTERM');
+        expect(await exit).to.equal(0);
+      }
+    });
+
     it('--dry-run logs every change as JSON lines and writes nothing; serves /healthz, /readyz and /metrics', async () => {
       const child = spawn(
         process.execPath,

@@ -112,6 +112,9 @@ function kubeconfigAt(file: string, server: string, token = 'x'): string {
   return file;
 }
 
+/** The table without the `  fix:` line under each finding. */
+const withoutFixes = (table: string): string => table.split('\n').filter((line) => !line.startsWith('  fix: ')).join('\n');
+
 describe('status command (integration)', function () {
   this.timeout(60_000);
 
@@ -264,7 +267,11 @@ describe('status command (integration)', function () {
       ]);
       const lines = run.stdout.trimEnd().split('\n');
       expect(lines.find((l) => l.startsWith('shop '))).to.match(/^shop +standard +postgres +enforced +1 missing, 1 in sync +1$/);
-      expect(lines.slice(-2)).to.deep.equal(['shop: CiliumNetworkPolicy access-postgres is missing', '1 finding']);
+      expect(lines.slice(-3)).to.deep.equal([
+        'shop: CiliumNetworkPolicy access-postgres is missing',
+        '  fix: the operator creates it at its next reconcile; if it stays missing, see the runbook reconcile-failing.md (its log says "reconcile failed")',
+        '1 finding',
+      ]);
       expect(lines[0]).to.equal('operator: operator-elsewhere is leading (lease netpol-profiles/netpol-profiles renewed 0s ago, valid for 3600s)');
     });
 
@@ -276,7 +283,13 @@ describe('status command (integration)', function () {
       expect(run.code).to.equal(1);
       const report = JSON.parse(run.stdout) as StatusReport;
       expect(report.findings).to.deep.equal([
-        { namespace: 'shop', kind: 'drifted', object: 'CiliumNetworkPolicy/profile-standard', message: 'CiliumNetworkPolicy profile-standard has drifted (spec differs)' },
+        {
+          namespace: 'shop',
+          kind: 'drifted',
+          object: 'CiliumNetworkPolicy/profile-standard',
+          message: 'CiliumNetworkPolicy profile-standard has drifted (spec differs)',
+          fix: 'the operator restores it at its next reconcile; edit the labels or the catalog in git instead of the object',
+        },
       ]);
       expect(report.namespaces.find((n) => n.name === 'shop')!.policies.find((p) => p.name === 'profile-standard')).to.deep.include({ state: 'drifted', detail: 'spec differs' });
     });
@@ -288,8 +301,9 @@ describe('status command (integration)', function () {
       server.apply({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'access-postgres', namespace: 'shop', labels: { team: 'shop' } }, spec: generated.spec });
       const run = await status(['--kubeconfig', server.kubeconfigPath]);
       expect(run.code).to.equal(1);
-      expect(run.stdout.trimEnd().split('\n').slice(-2)).to.deep.equal([
+      expect(run.stdout.trimEnd().split('\n').slice(-3)).to.deep.equal([
         'shop: CiliumNetworkPolicy access-postgres is held by an object without app.kubernetes.io/managed-by=netpol-profiles; the operator will not overwrite it',
+        '  fix: find who made it (kubectl get cnp access-postgres -n shop -o yaml), then rename or delete it there (kubectl get events -n shop --field-selector reason=NameConflict; runbook name-conflict.md)',
         '1 finding',
       ]);
     });
@@ -300,7 +314,7 @@ describe('status command (integration)', function () {
       const run = await status(['--kubeconfig', server.kubeconfigPath]);
       expect(run.code).to.equal(1);
       expect(run.stdout).to.match(/^shop +standard +- +enforced +1 extra, 1 in sync +1$/m);
-      expect(run.stdout).to.contain('shop: CiliumNetworkPolicy access-postgres is no longer wanted; the operator will delete it\n1 finding\n');
+      expect(withoutFixes(run.stdout)).to.contain('shop: CiliumNetworkPolicy access-postgres is no longer wanted; the operator will delete it\n1 finding\n');
     });
 
     it('an invalid profile label: the policy is kept, the label error is the finding', async () => {
@@ -309,7 +323,7 @@ describe('status command (integration)', function () {
       const run = await status(['--kubeconfig', server.kubeconfigPath]);
       expect(run.code).to.equal(1);
       expect(run.stdout).to.match(/^shop +standrad \(invalid\) +postgres +enforced +1 kept, 1 in sync +1$/m);
-      expect(run.stdout).to.contain(
+      expect(withoutFixes(run.stdout)).to.contain(
         `shop: UnknownProfile: ${D}/profile: NetworkProfile "standrad" does not exist; policies already applied are kept\n1 finding\n`,
       );
       const json = JSON.parse((await status(['--kubeconfig', server.kubeconfigPath, '-o', 'json'])).stdout) as StatusReport;
@@ -362,7 +376,7 @@ describe('status command (integration)', function () {
       });
       const run = await status(['--kubeconfig', server.kubeconfigPath]);
       expect(run.code).to.equal(1);
-      expect(run.stdout).to.contain('shop: foreign CiliumNetworkPolicy allow-all widens the profile: 1 ingress and 0 egress rules\n1 finding\n');
+      expect(withoutFixes(run.stdout)).to.contain('shop: foreign CiliumNetworkPolicy allow-all widens the profile: 1 ingress and 0 egress rules\n1 finding\n');
       const report = JSON.parse((await status(['--kubeconfig', server.kubeconfigPath, '-o', 'json'])).stdout) as StatusReport;
       expect(report.namespaces.find((n) => n.name === 'shop')!.foreignPolicies).to.deep.equal([
         { name: 'allow-all', checked: true, wideningIngressRules: 1, wideningEgressRules: 0 },
@@ -388,7 +402,7 @@ describe('status command (integration)', function () {
       let run = await status(['--kubeconfig', server.kubeconfigPath]);
       expect(run.code).to.equal(1);
       expect(run.stdout.split('\n')[0]).to.equal('operator: no leader (lease netpol-profiles/netpol-profiles has no holder)');
-      expect(run.stdout).to.contain('cluster: no operator is leading: Lease netpol-profiles/netpol-profiles has no holder (the last leader released it)\n1 finding\n');
+      expect(withoutFixes(run.stdout)).to.contain('cluster: no operator is leading: Lease netpol-profiles/netpol-profiles has no holder (the last leader released it)\n1 finding\n');
       server.delete('coordination.k8s.io/v1', 'leases', OPERATOR_NS, 'netpol-profiles');
       run = await status(['--kubeconfig', server.kubeconfigPath, '-o', 'json']);
       expect(run.code).to.equal(1);
@@ -396,6 +410,7 @@ describe('status command (integration)', function () {
         {
           kind: 'no-leader',
           message: 'no operator is leading: Lease netpol-profiles/netpol-profiles does not exist (is the operator installed, in namespace netpol-profiles, with leader election on?)',
+          fix: 'check the operator: kubectl -n netpol-profiles get pods,lease (runbook operator-down.md)',
         },
       ]);
     });
@@ -419,7 +434,7 @@ describe('status command (integration)', function () {
       server.delete('cilium.io/v2', 'ciliumclusterwidenetworkpolicies', undefined, 'escape-hatch-allow-all');
       const again = await status(['--kubeconfig', server.kubeconfigPath, '-n', 'shop']);
       expect(again.code).to.equal(1);
-      expect(again.stdout).to.contain('cluster: CiliumClusterwideNetworkPolicy escape-hatch-allow-all is missing\n1 finding\n');
+      expect(withoutFixes(again.stdout)).to.contain('cluster: CiliumClusterwideNetworkPolicy escape-hatch-allow-all is missing\n1 finding\n');
 
       expectOneLineError(await status(['--kubeconfig', server.kubeconfigPath, '-n', 'nope']), 2, /^netpol-profiles status: namespace "nope" does not exist$/m);
     });

@@ -4,15 +4,40 @@
 // time-compressed rules: the alert goes pending then firing, with `namespace` intact.
 import { expect } from 'chai';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { serveMetrics, type RunningServer } from '../../src/observability/http.js';
 import type { TestApiServer } from '../support/apiserver/server.js';
 import { loadAlertRules, requirePrometheusTool, shortenAlertRules } from '../support/alert-rules.js';
 import { D, eventually, expectConverged, namespace, startOperator, startServerWithCatalog, type RunningOperator } from '../support/operator-harness.js';
+import { PROJECT_ROOT } from '../support/project.js';
+
+/** PromQL's own words in the dashboard's queries; every other name in a query is a metric. */
+const PROMQL_WORDS = new Set(['sum', 'max', 'min', 'count', 'avg', 'rate', 'increase', 'histogram_quantile', 'time', 'vector', 'or', 'and', 'unless', 'by', 'without', 'on', 'ignoring', 'bool', 'offset']);
+
+/** The metric names a PromQL expression selects. */
+export function metricNames(expr: string): string[] {
+  const bare = expr
+    .replace(/"(?:[^"\\]|\\.)*"/g, '""')
+    .replace(/\{[^}]*\}/g, ' ')
+    .replace(/\b(by|without|on|ignoring)\s*\([^)]*\)/g, ' ')
+    .replace(/\[[^\]]*\]/g, ' ');
+  return [...new Set((bare.match(/[a-zA-Z_:][a-zA-Z0-9_:]*/g) ?? []).filter((word) => !PROMQL_WORDS.has(word)))].sort();
+}
+
+/** Every series name the exposition offers (a histogram's _bucket, _sum and _count). */
+function exportedNames(exposition: string): Set<string> {
+  const names = new Set<string>();
+  for (const match of exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
+    const [, name, type] = match as unknown as [string, string, string];
+    if (type === 'histogram' || type === 'summary') for (const suffix of ['_bucket', '_sum', '_count']) names.add(`${name}${suffix}`);
+    names.add(name);
+  }
+  return names;
+}
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,7 +115,78 @@ describe('metrics (integration)', function () {
     await eventually(async () => expect(await scrape()).not.to.contain('namespace="blog"'));
   });
 
-  it('end to end with a real Prometheus: the escape-hatch alert goes pending, then firing, with its namespace label', async () => {
+  it('the Grafana dashboard: every panel query runs against a real Prometheus scraping the operator, returns data, and names only metrics the operator exports', async () => {
+    const prometheus = requirePrometheusTool('prometheus');
+    const url = await startWithEndpoint();
+    // Every situation a panel shows: a label typo (blog), an escape hatch, an invalid catalog object, a squatted name.
+    server.apply(namespace('legacy', { [`${D}/profile`]: 'standard', [`${D}/enforcement`]: 'disabled' }));
+    server.apply(namespace('wiki'));
+    server.apply({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'profile-internal', namespace: 'wiki' }, spec: { endpointSelector: {}, ingress: [{}] } });
+    server.apply(namespace('wiki', { [`${D}/profile`]: 'internal' }));
+    const profile = server.get(`${D}/v1alpha1`, 'networkprofiles', undefined, 'isolated')!;
+    server.apply({ ...profile, spec: { ...(profile.spec as object), egress: [{ toEntitie: ['world'] }] } });
+    const exposition = await (await fetch(url)).text();
+    await eventually(async () => {
+      const body = await (await fetch(url)).text();
+      expect(body).to.contain('netpol_profiles_name_conflicts{kind="CiliumNetworkPolicy",namespace="wiki",name="profile-internal"} 1');
+      expect(body).to.contain('netpol_profiles_catalog_invalid{kind="NetworkProfile",name="isolated"} 1');
+    });
+    const exported = exportedNames(exposition);
+    exported.add('up'); // Prometheus' own series about each target
+
+    // What ships: a ConfigMap with the Grafana sidecar's label holding exactly the JSON file.
+    const json = readFileSync(path.join(PROJECT_ROOT, 'manifests', 'grafana', 'netpol-profiles.json'), 'utf8');
+    const built = spawnSync('kubectl', ['kustomize', path.join(PROJECT_ROOT, 'manifests', 'grafana')], { encoding: 'utf8' });
+    expect(built.status, built.stderr).to.equal(0);
+    const configMap = parse(built.stdout) as { kind: string; metadata: { name: string; labels: Record<string, string> }; data: Record<string, string> };
+    expect(configMap.kind).to.equal('ConfigMap');
+    expect(configMap.metadata.labels.grafana_dashboard).to.equal('1');
+    expect(configMap.data['netpol-profiles.json']).to.equal(json);
+    const dashboard = JSON.parse(json) as {
+      panels: Array<{ type: string; title: string; targets?: Array<{ expr: string }> }>;
+    };
+    const queries = dashboard.panels.flatMap((panel) => (panel.targets ?? []).map((target) => ({ panel: panel.title, expr: target.expr })));
+    expect(queries.length, 'panel queries').to.be.greaterThan(15);
+    for (const { panel, expr } of queries) {
+      const names = metricNames(expr);
+      expect(names.length, `${panel}: ${expr} names a metric`).to.be.greaterThan(0);
+      for (const name of names) expect(exported.has(name), `${panel}: ${name} is not exported by the operator`).to.equal(true);
+    }
+
+    const dir = mkdtempSync(path.join(tmpdir(), 'netpol-grafana-'));
+    const target = new URL(url);
+    writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      stringify({
+        global: { scrape_interval: '1s', evaluation_interval: '1s' },
+        scrape_configs: [{ job_name: 'netpol-profiles-metrics', honor_labels: true, static_configs: [{ targets: [target.host], labels: { namespace: 'netpol-profiles', pod: 'netpol-profiles-0' } }] }],
+      }),
+    );
+    const port = await freePort();
+    let child: ChildProcess | undefined;
+    try {
+      child = spawn(prometheus, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], { stdio: 'ignore' });
+      const query = async (expr: string) => {
+        const response = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=${encodeURIComponent(expr)}`);
+        return (await response.json()) as { status: string; error?: string; warnings?: string[]; data?: { result: unknown[] } };
+      };
+      await eventually(async () => expect((await fetch(`http://127.0.0.1:${port}/-/ready`)).status).to.equal(200), 30_000, 'Prometheus ready');
+      // Rates need two scrapes of the series.
+      await eventually(async () => expect((await query('count_over_time(netpol_profiles_leader[1m])')).data?.result[0]).to.have.nested.property('value[1]').that.satisfies((v: string) => Number(v) >= 3), 30_000, 'three scrapes');
+      for (const { panel, expr } of queries) {
+        const answer = await query(expr);
+        expect(answer.status, `${panel}: ${expr}: ${answer.error}`).to.equal('success');
+        expect(answer.warnings ?? [], `${panel}: ${expr}`).to.deep.equal([]);
+        expect(answer.data?.result.length ?? 0, `${panel}: ${expr} returns data`).to.be.greaterThan(0);
+      }
+    } finally {
+      child?.kill('SIGTERM');
+      if (child && child.exitCode === null) await new Promise((resolve) => child!.once('exit', resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('end to end with a real Prometheus: the escape-hatch alert goes pending, then firing, with its namespace label; the catalog and name-conflict alerts fire', async () => {
     const prometheus = requirePrometheusTool('prometheus');
     const url = await startWithEndpoint();
     const dir = mkdtempSync(path.join(tmpdir(), 'netpol-prometheus-'));
@@ -118,19 +214,40 @@ describe('metrics (integration)', function () {
       child = spawn(prometheus, [`--config.file=${path.join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${path.join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`], {
         stdio: 'ignore',
       });
-      const alerts = async () => {
+      const alerts = async (name = 'NetworkPolicyEnforcementDisabled') => {
         const response = await fetch(`http://127.0.0.1:${port}/api/v1/alerts`);
         const body = (await response.json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string }> } };
-        return body.data.alerts.filter((a) => a.labels.alertname === 'NetworkPolicyEnforcementDisabled');
+        return body.data.alerts.filter((a) => a.labels.alertname === name);
       };
       await eventually(async () => expect((await fetch(`http://127.0.0.1:${port}/-/ready`)).status).to.equal(200), 30_000, 'Prometheus ready');
       server.apply(namespace('legacy', { [`${D}/profile`]: 'standard', [`${D}/enforcement`]: 'disabled' }));
+      // The two silent failures: an invalid catalog object, and a generated name squatted by someone else.
+      const profile = server.get(`${D}/v1alpha1`, 'networkprofiles', undefined, 'isolated')!;
+      server.apply({ ...profile, spec: { ...(profile.spec as object), egress: [{ toEntitie: ['world'] }] } });
+      server.apply(namespace('wiki'));
+      server.apply({ apiVersion: 'cilium.io/v2', kind: 'CiliumNetworkPolicy', metadata: { name: 'profile-internal', namespace: 'wiki' }, spec: { endpointSelector: {}, ingress: [{}] } });
+      server.apply(namespace('wiki', { [`${D}/profile`]: 'internal' }));
+      // A cluster-wide name squatted before its NetworkBaseline arrives.
+      server.apply({ apiVersion: 'cilium.io/v2', kind: 'CiliumClusterwideNetworkPolicy', metadata: { name: 'baseline-ntp' }, spec: { endpointSelector: {}, egress: [{ toEntities: ['world'] }] } });
+      server.apply({ apiVersion: `${D}/v1alpha1`, kind: 'NetworkBaseline', metadata: { name: 'ntp' }, spec: { endpointSelector: {}, egress: [{ toEntities: ['world'], toPorts: [{ ports: [{ port: '123', protocol: 'UDP' }] }] }] } });
       await eventually(async () => expect((await alerts()).map((a) => a.state)).to.deep.equal(['pending']), 30_000, 'alert pending');
       await eventually(async () => expect((await alerts()).map((a) => a.state)).to.deep.equal(['firing']), 30_000, 'alert firing');
       const [firing] = await alerts();
       expect(firing!.labels.namespace).to.equal('legacy');
       expect(firing!.labels).not.to.have.property('exported_namespace');
       expect(firing!.labels.severity).to.equal('warning');
+      // 10 minutes → 10 s.
+      await eventually(async () => expect((await alerts('NetworkPolicyCatalogInvalid')).map((a) => [a.state, a.labels.kind, a.labels.name])).to.deep.equal([['firing', 'NetworkProfile', 'isolated']]), 30_000, 'catalog alert firing');
+      await eventually(
+        async () =>
+          expect((await alerts('NetworkPolicyNameConflict')).map((a) => [a.state, a.labels.kind, a.labels.namespace, a.labels.name]).sort()).to.deep.equal([
+            // The scrape target carries namespace=netpol-profiles; a cluster-wide object's alert has no namespace all the same.
+            ['firing', 'CiliumClusterwideNetworkPolicy', undefined, 'baseline-ntp'],
+            ['firing', 'CiliumNetworkPolicy', 'wiki', 'profile-internal'],
+          ]),
+        30_000,
+        'name-conflict alert firing',
+      );
     } finally {
       child?.kill('SIGTERM');
       if (child && child.exitCode === null) await new Promise((resolve) => child!.once('exit', resolve));

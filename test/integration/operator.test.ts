@@ -228,6 +228,34 @@ describe('operator (integration)', function () {
     const kept = cnp('shop', 'profile-standard')!;
     expect(kept.metadata?.labels).to.deep.equal({ team: 'shop' });
     expect(kept.spec).to.deep.equal(foreign.spec);
+    const conflicts = () => running!.metrics.registry.getSingleMetricAsString('netpol_profiles_name_conflicts');
+    expect(await conflicts()).to.contain('netpol_profiles_name_conflicts{kind="CiliumNetworkPolicy",namespace="shop",name="profile-standard"} 1');
+    // The owner deletes the squatter: the next recheck creates ours and the series goes.
+    server.delete('cilium.io/v2', 'ciliumnetworkpolicies', 'shop', 'profile-standard');
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard', touched: 'yes' }));
+    await expectConverged(server);
+    await eventually(async () => expect(await conflicts()).not.to.contain('name="profile-standard"'));
+  });
+
+  it('exports an invalid catalog object as netpol_profiles_catalog_invalid with Ready=False and a Warning event in namespace default, until it is fixed', async () => {
+    server.apply(namespace('shop', { [`${D}/profile`]: 'standard' }));
+    running = await startOperator(server);
+    await expectConverged(server);
+    const profile = server.get(`${D}/v1alpha1`, 'networkprofiles', undefined, 'standard')!;
+    const spec = profile.spec as { egress?: unknown[] };
+    // A misspelt field: the CRD keeps it (preserve-unknown-fields), our validation refuses it.
+    server.apply({ ...profile, spec: { ...spec, egress: [...(spec.egress ?? []), { toEntitie: ['world'] }] } });
+    const invalid = () => running!.metrics.registry.getSingleMetricAsString('netpol_profiles_catalog_invalid');
+    await eventually(async () => expect(await invalid()).to.contain('netpol_profiles_catalog_invalid{kind="NetworkProfile",name="standard"} 1'));
+    await eventually(() => {
+      const ready = ((server.get(`${D}/v1alpha1`, 'networkprofiles', undefined, 'standard')!.status as { conditions?: Array<Record<string, unknown>> })?.conditions ?? []).find((c) => c.type === 'Ready');
+      expect(ready?.status).to.equal('False');
+      expect(ready?.reason).to.equal('Invalid');
+    });
+    await eventually(() => expect(eventsFor(server, 'default').filter((e) => e.reason === 'Invalid').map((e) => e.type)).to.deep.equal(['Warning']));
+    expect(cnp('shop', 'profile-standard'), 'what was applied is kept').to.not.equal(undefined);
+    server.apply(profile);
+    await eventually(async () => expect(await invalid()).not.to.contain('name="standard"'));
   });
 
   it('keeps the old profile while the new one cannot be created under a squatted name (make-before-break)', async () => {
@@ -417,7 +445,7 @@ describe('operator (integration)', function () {
       expect(metrics).to.contain('netpol_profiles_enforcement_disabled{namespace="legacy"} 1');
       expect(metrics).to.contain(`netpol_profiles_enforcement_disabled_since_timestamp_seconds{namespace="legacy"} ${since}`);
     });
-    await eventually(() => expect(eventsFor(server, 'legacy').map((e) => e.reason)).to.include('EnforcementDisabled'));
+    await eventually(() => expect(eventsFor(server, 'legacy').filter((e) => e.reason === 'EnforcementDisabled').map((e) => e.type)).to.deep.equal(['Warning']));
 
     await running.stop();
     await new Promise((resolve) => setTimeout(resolve, 1100));

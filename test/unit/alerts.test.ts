@@ -19,6 +19,8 @@ const EXPECTED_ALERTS: Record<string, string> = {
   NetworkPolicyLabelInvalid: 'warning',
   NetworkPolicyOperatorDown: 'critical',
   NetworkPolicyReconcileFailing: 'warning',
+  NetworkPolicyCatalogInvalid: 'warning',
+  NetworkPolicyNameConflict: 'warning',
 };
 
 function readYaml(path: string): unknown {

@@ -169,4 +169,15 @@ describe('render command', () => {
     expect(version.code).to.equal(0);
     expect(version.stdout).to.match(/^netpol-profiles \d+\.\d+\.\d+\n$/);
   });
+
+  it('prints help for every command with --help and -h, exit 0, nothing on stderr', () => {
+    for (const command of ['run', 'render', 'status', 'simulate', 'diagnose', 'version']) {
+      for (const flag of ['--help', '-h']) {
+        const help = cli([command, flag]);
+        expect(help.code, `${command} ${flag}`).to.equal(0);
+        expect(help.stderr, `${command} ${flag}`).to.equal('');
+        expect(help.stdout, `${command} ${flag}`).to.match(new RegExp(`^Usage: netpol-profiles ${command}`));
+      }
+    }
+  });
 });

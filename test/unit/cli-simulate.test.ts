@@ -2,7 +2,7 @@
 // (and the built CLI as a process once), exit codes, the table and the JSON of the issue, --flows
 // as a CI gate, --matrix and --before, and one clear line (never a stack trace) for every bad input.
 import { expect } from 'chai';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { main } from '../../src/cli/app.js';
@@ -288,6 +288,25 @@ describe('simulate command (offline)', () => {
       expect(run.code).to.equal(2);
       expect(run.stderr).to.contain('NetworkBaseline/empty: spec.ingress is an empty list');
       expectNoStackTrace(run);
+    });
+
+    it('reads folders per team with -R and a whole app folder with --skip-other-kinds, as render does; diagnose too', async () => {
+      mkdirSync(path.join(dir, 'team-shop'));
+      mkdirSync(path.join(dir, 'team-db'));
+      writeFileSync(path.join(dir, 'team-shop', 'ns.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {${D}/profile: standard, access.${D}/postgres: "true"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n`);
+      writeFileSync(path.join(dir, 'team-db', 'ns.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: database\n`);
+      const flow = ['shop', 'database/app=postgres', '5432'];
+      const notRecursive = await invoke(['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir, ...flow]);
+      expectInputError(notRecursive, /subdirectories team-db, team-shop hold YAML or JSON files that were not read; give -R/, 2);
+      const otherKinds = await invoke(['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir, '-R', ...flow]);
+      expect(otherKinds.code).to.equal(2);
+      expect(otherKinds.stderr).to.contain('Deployment/web: is a Deployment');
+      const run = await invoke(['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir, '-R', '--skip-other-kinds', ...flow]);
+      expect(run.code, run.stderr).to.equal(0);
+      expect(run.stderr).to.equal('simulate: skipped 1 object of other kinds: Deployment 1\n');
+      const diagnose = await invoke(['diagnose', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir, '--recursive', '--skip-other-kinds', projectPath('examples/hubble-flows.jsonl')]);
+      expect(diagnose.stderr).to.contain('diagnose: skipped 1 object of other kinds: Deployment 1');
+      expect(diagnose.code, diagnose.stderr).to.be.oneOf([0, 1]);
     });
   });
 });

@@ -35,6 +35,7 @@ function report(overrides: Partial<StatusReport> = {}): StatusReport {
       renewedSecondsAgo: 3,
       leaseDurationSeconds: 15,
       leading: true,
+      mode: 'enforce',
     },
     namespaces: [
       namespace('kube-system', { protected: true }),
@@ -71,7 +72,7 @@ describe('status output', () => {
   it('table: states summarised problems first, profile states, enforcement, and one line per finding', () => {
     const text = formatStatus(
       report({
-        operator: { lease: 'netpol-profiles/netpol-profiles', leaseExists: false, holder: null, renewTime: null, renewedSecondsAgo: null, leaseDurationSeconds: null, leading: false },
+        operator: { lease: 'netpol-profiles/netpol-profiles', leaseExists: false, holder: null, renewTime: null, renewedSecondsAgo: null, leaseDurationSeconds: null, leading: false, mode: null },
         namespaces: [
           namespace('legacy', {
             profile: { label: 'internal', state: 'valid' },
@@ -89,12 +90,12 @@ describe('status output', () => {
         ],
         cluster: { policies: [policy(CCNP, 'baseline-dns', 'drifted'), policy(CCNP, 'escape-hatch-allow-all', 'in-sync')], catalogProblems: [] },
         findings: [
-          { kind: 'no-leader', message: 'no operator is leading: Lease netpol-profiles/netpol-profiles does not exist' },
-          { kind: 'catalog-problem', object: 'NetworkProfile/broken', message: 'NetworkProfile/broken: spec.ingress[0].fromEntitie: unknown field' },
-          { kind: 'drifted', object: `${CCNP}/baseline-dns`, message: `${CCNP} baseline-dns has drifted (spec differs)` },
-          { namespace: 'legacy', kind: 'enforcement-disabled', message: 'enforcement disabled since 2026-11-20T10:00:00Z (1d 2h ago)' },
-          { namespace: 'shop', kind: 'missing', object: `${CNP}/x`, message: `${CNP} x is missing` },
-          { namespace: 'shop', kind: 'foreign-policy', object: `${CNP}/allow-all`, message: 'foreign CiliumNetworkPolicy allow-all widens the profile: 1 ingress and 0 egress rules' },
+          { kind: 'no-leader', message: 'no operator is leading: Lease netpol-profiles/netpol-profiles does not exist', fix: 'f1' },
+          { kind: 'catalog-problem', object: 'NetworkProfile/broken', message: 'NetworkProfile/broken: spec.ingress[0].fromEntitie: unknown field', fix: 'f2' },
+          { kind: 'drifted', object: `${CCNP}/baseline-dns`, message: `${CCNP} baseline-dns has drifted (spec differs)`, fix: 'f3' },
+          { namespace: 'legacy', kind: 'enforcement-disabled', message: 'enforcement disabled since 2026-11-20T10:00:00Z (1d 2h ago)', fix: 'f4' },
+          { namespace: 'shop', kind: 'missing', object: `${CNP}/x`, message: `${CNP} x is missing`, fix: 'f5' },
+          { namespace: 'shop', kind: 'foreign-policy', object: `${CNP}/allow-all`, message: 'foreign CiliumNetworkPolicy allow-all widens the profile: 1 ingress and 0 egress rules', fix: 'f6' },
         ],
       }),
       'table',
@@ -109,11 +110,17 @@ describe('status output', () => {
       'cluster-wide policies: 1 drifted, 1 in sync',
       '',
       'cluster: no operator is leading: Lease netpol-profiles/netpol-profiles does not exist',
+      '  fix: f1',
       'catalog: NetworkProfile/broken: spec.ingress[0].fromEntitie: unknown field',
+      '  fix: f2',
       `cluster: ${CCNP} baseline-dns has drifted (spec differs)`,
+      '  fix: f3',
       'legacy: enforcement disabled since 2026-11-20T10:00:00Z (1d 2h ago)',
+      '  fix: f4',
       `shop: ${CNP} x is missing`,
+      '  fix: f5',
       'shop: foreign CiliumNetworkPolicy allow-all widens the profile: 1 ingress and 0 egress rules',
+      '  fix: f6',
       '6 findings',
       '',
     ]);
@@ -122,13 +129,21 @@ describe('status output', () => {
   it('table: a stale lease names its last holder', () => {
     const text = formatStatus(
       report({
-        operator: { lease: 'ops/netpol-profiles', leaseExists: true, holder: 'op-1', renewTime: 'x', renewedSecondsAgo: 600, leaseDurationSeconds: 15, leading: false },
-        findings: [{ kind: 'no-leader', message: 'no operator is leading: …' }],
+        operator: { lease: 'ops/netpol-profiles', leaseExists: true, holder: 'op-1', renewTime: 'x', renewedSecondsAgo: 600, leaseDurationSeconds: 15, leading: false, mode: null },
+        findings: [{ kind: 'no-leader', message: 'no operator is leading: …', fix: 'look' }],
       }),
       'table',
     );
     expect(text.split('\n')[0]).to.equal('operator: no leader (lease ops/netpol-profiles held by op-1, last renewed 10m 0s ago)');
     expect(text.trimEnd().split('\n').at(-1)).to.equal('1 finding');
+  });
+
+  it('table: a leader in dry-run says so on the operator line', () => {
+    const base = report();
+    const text = formatStatus(report({ operator: { ...base.operator, mode: 'dry-run' } }), 'table');
+    expect(text.split('\n')[0]).to.equal(
+      'operator: netpol-profiles-6d4f9-x2x7q is leading in DRY-RUN (shadow) mode, writing nothing (lease netpol-profiles/netpol-profiles renewed 3s ago, valid for 15s)',
+    );
   });
 
   it('summarises policy states in a fixed order, "-" for none', () => {

@@ -81,6 +81,8 @@ function foreign(namespace: string, name: string, spec: Record<string, unknown>,
 
 const SHOP = { [`${D}/profile`]: 'standard', [`access.${D}/postgres`]: 'true' };
 
+const MISSING_FIX = 'the operator creates it at its next reconcile; if it stays missing, see the runbook reconcile-failing.md (its log says "reconcile failed")';
+
 describe('status computation', () => {
   it('a converged cluster with a leading operator has no findings: exit 0, everything in sync', () => {
     const report = status(converged([ns('shop', SHOP), ns('batch', { [`${D}/profile`]: 'isolated' }), ns('kube-system'), ns('netpol-profiles'), ns('plain')]));
@@ -118,8 +120,8 @@ describe('status computation', () => {
     const report = status(snapshot);
     expect(nsStatus(report, 'shop').policies.find((p) => p.name === 'access-postgres')!.state).to.equal('missing');
     expect(report.findings).to.deep.equal([
-      { kind: 'missing', object: 'CiliumClusterwideNetworkPolicy/baseline-dns', message: 'CiliumClusterwideNetworkPolicy baseline-dns is missing' },
-      { namespace: 'shop', kind: 'missing', object: 'CiliumNetworkPolicy/access-postgres', message: 'CiliumNetworkPolicy access-postgres is missing' },
+      { kind: 'missing', object: 'CiliumClusterwideNetworkPolicy/baseline-dns', message: 'CiliumClusterwideNetworkPolicy baseline-dns is missing', fix: MISSING_FIX },
+      { namespace: 'shop', kind: 'missing', object: 'CiliumNetworkPolicy/access-postgres', message: 'CiliumNetworkPolicy access-postgres is missing', fix: MISSING_FIX },
     ]);
     expect(nsStatus(report, 'shop').findings).to.equal(1);
     expect(statusExitCode(report)).to.equal(1);
@@ -190,6 +192,7 @@ describe('status computation', () => {
         namespace: 'shop',
         kind: 'label-error',
         message: `UnknownProfile: ${D}/profile: NetworkProfile "standrad" does not exist; policies already applied are kept`,
+        fix: `in git, set ${D}/profile to a NetworkProfile (internal, internal-egress, isolated, standard) or add the profile to the catalog`,
       },
     ]);
     expect(report.counts.policies.kept).to.equal(1);
@@ -244,6 +247,7 @@ describe('status computation', () => {
           kind: 'foreign-policy',
           object: 'CiliumNetworkPolicy/allow-all',
           message: 'foreign CiliumNetworkPolicy allow-all widens the profile: 1 ingress and 1 egress rules',
+          fix: 'review it (kubectl get cnp allow-all -n shop -o yaml) and remove or narrow its allow rules where it is managed',
         },
       ]);
     });
@@ -394,6 +398,21 @@ describe('status computation', () => {
         else expect(report.findings).to.have.length(1).and.satisfy((f: Array<{ kind: string; message: string }>) => f[0]!.kind === 'no-leader' && problem.test(f[0]!.message));
       });
     }
+
+    it('a leader in dry-run (the mode annotation on its Lease) is a finding that says nothing is kept in sync; enforce is not', () => {
+      const snapshot = converged([ns('shop', SHOP)]);
+      const held = lease('op', 2)!;
+      snapshot.lease = { ...held, metadata: { ...held.metadata, annotations: { 'netpol-profiles/mode': 'dry-run' } } };
+      const report = status(snapshot);
+      expect(report.operator.mode).to.equal('dry-run');
+      expect(report.findings.map((f) => [f.kind, f.message])).to.deep.equal([
+        ['dry-run', 'the leader op runs in dry-run (shadow) mode: it logs what it would do and writes nothing, so nothing here is created, repaired or pruned'],
+      ]);
+      expect(report.findings[0]!.fix).to.contain('manifests/overlays/dry-run');
+      snapshot.lease = { ...held, metadata: { ...held.metadata, annotations: { 'netpol-profiles/mode': 'enforce' } } };
+      expect(status(snapshot).findings).to.deep.equal([]);
+      expect(status(snapshot).operator.mode).to.equal('enforce');
+    });
   });
 
   it('-n reports one namespace: its findings plus cluster-wide policies, catalog problems it depends on, and a missing leader', () => {

@@ -557,6 +557,54 @@ export function builtinResourceTypes(): ResourceType[] {
         AGE_COLUMN,
       ],
     }),
+    // Pods and Endpoints are stored objects only (no kubelet, no logs): enough for the runbooks'
+    // `kubectl get pods` / `get endpoints` to show what a test puts there.
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'pods',
+      kind: 'Pod',
+      namespaced: true,
+      shortNames: ['po'],
+      categories: ['all'],
+      // No kubelet writes status here: a test creates pods with the status it needs.
+      hasStatusSubresource: false,
+      schema: root({ spec: anyObject, status: anyObject }),
+      columns: [
+        NAME_COLUMN,
+        col('Ready', (o) => {
+          const statuses = (get(o, 'status', 'containerStatuses') ?? []) as unknown[];
+          return `${statuses.filter((c) => get(c, 'ready') === true).length}/${Array.isArray(get(o, 'spec', 'containers')) ? (get(o, 'spec', 'containers') as unknown[]).length : statuses.length}`;
+        }),
+        col('Status', (o) => {
+          const statuses = (get(o, 'status', 'containerStatuses') ?? []) as unknown[];
+          const waiting = statuses.map((c) => get(c, 'state', 'waiting', 'reason')).find((reason) => typeof reason === 'string');
+          return (waiting as string | undefined) ?? String(get(o, 'status', 'phase') ?? 'Pending');
+        }),
+        col('Restarts', (o) => ((get(o, 'status', 'containerStatuses') ?? []) as unknown[]).reduce((sum: number, c) => sum + Number(get(c, 'restartCount') ?? 0), 0), 'integer'),
+        AGE_COLUMN,
+      ],
+    }),
+    builtin({
+      group: '',
+      version: 'v1',
+      plural: 'endpoints',
+      kind: 'Endpoints',
+      namespaced: true,
+      shortNames: ['ep'],
+      schema: root({ subsets: { type: 'array', items: anyObject } }),
+      columns: [
+        NAME_COLUMN,
+        col('Endpoints', (o) => {
+          const subsets = (get(o, 'subsets') ?? []) as unknown[];
+          const text = subsets
+            .flatMap((subset) => ((get(subset, 'addresses') ?? []) as unknown[]).flatMap((address) => ((get(subset, 'ports') ?? []) as unknown[]).map((port) => `${String(get(address, 'ip'))}:${String(get(port, 'port'))}`)))
+            .join(',');
+          return text === '' ? '<none>' : text;
+        }),
+        AGE_COLUMN,
+      ],
+    }),
     builtin({
       group: 'apps',
       version: 'v1',

@@ -3,6 +3,7 @@
 // against our CRDs with it. `pattern`s are Go (RE2) regular expressions and are compiled by an RE2
 // engine, never translated to JavaScript's. CEL rules (`x-kubernetes-validations`) are checked only
 // when the caller brings a CEL implementation (the test API server does).
+import { parseRfc3339 } from './time.js';
 import { isIPv4, isIPv6 } from 'node:net';
 import { RE2JS } from 're2js';
 import { canonicalJson, jsonEqual } from '../render/canonical.js';
@@ -210,7 +211,6 @@ function compilePattern(pattern: string): Matcher | undefined {
   return (value) => compiled.matcher(value).find();
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -231,8 +231,8 @@ function isCidr(value: string): boolean {
 
 /** String formats the server checks; formats it does not know are accepted, as the real server does. */
 const STRING_FORMATS: Record<string, (s: string) => boolean> = {
-  'date-time': (s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s.replace(' ', 'T'))),
-  datetime: (s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s.replace(' ', 'T'))),
+  'date-time': (s) => parseRfc3339(s) !== undefined,
+  datetime: (s) => parseRfc3339(s) !== undefined,
   date: (s) => DATE.test(s) && !Number.isNaN(Date.parse(s)),
   cidr: isCidr,
   ipv4: (s) => isIPv4(s),

@@ -89,6 +89,8 @@ export class WorkQueue {
   /** Keys added while processing ("dirty"): queued again, in this lane, when their run ends. */
   private readonly rerun = new Map<string, AddPriority>();
   private readonly delayed = new Map<string, DelayedAdd>();
+  /** Keys added with `coalesceMs`, waiting for their time: further coalesced adds of them are absorbed. */
+  private readonly coalescing = new Map<string, NodeJS.Timeout>();
   /** Keys whose last failure carried Retry-After: no run before this performance.now() time, whatever adds them. */
   private readonly notBefore = new Map<string, number>();
   /**
@@ -122,10 +124,15 @@ export class WorkQueue {
 
   /**
    * Queues `key` unless it is already waiting. A key being processed runs once more afterwards.
-   * A normal add promotes a key waiting in the low lane. Ignored after shutDown.
+   * A normal add promotes a key waiting in the low lane. With `coalesceMs`, the key is queued that
+   * long after this add, and further coalesced adds until then are absorbed. Ignored after shutDown.
    */
-  add(key: string, options: { priority?: AddPriority } = {}): void {
+  add(key: string, options: { priority?: AddPriority; coalesceMs?: number } = {}): void {
     if (this.shuttingDown) return;
+    if (options.coalesceMs !== undefined && options.coalesceMs > 0) {
+      this.addCoalesced(key, options.coalesceMs);
+      return;
+    }
     const priority = options.priority ?? 'normal';
     const wait = (this.notBefore.get(key) ?? 0) - performance.now();
     if (wait > 0 && !this.processing.has(key)) {
@@ -158,7 +165,7 @@ export class WorkQueue {
   }
 
   /**
-   * Resolves once nothing is queued, processing, or delayed with a time already reached.
+   * Resolves once nothing is queued, processing, coalescing, or delayed with a time already reached.
    * Delayed re-adds due in the future (backoff, requeueAfter) do not keep the queue busy.
    */
   waitForIdle(): Promise<void> {
@@ -180,6 +187,8 @@ export class WorkQueue {
     this.rerun.clear();
     for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
+    for (const timer of this.coalescing.values()) clearTimeout(timer);
+    this.coalescing.clear();
     this.notBefore.clear();
     if (hadQueued) this.depthChanged();
 
@@ -267,6 +276,19 @@ export class WorkQueue {
     return Math.max(backoff, retryAfterMs);
   }
 
+  /** One add of `key` `delayMs` from the first coalesced add, however many follow in between. */
+  private addCoalesced(key: string, delayMs: number): void {
+    if (this.coalescing.has(key)) return;
+    this.coalescing.set(
+      key,
+      setTimeout(() => {
+        this.coalescing.delete(key);
+        this.add(key);
+        this.notifyIfIdle();
+      }, delayMs),
+    );
+  }
+
   /** Re-adds `key` after `delayMs`; if a re-add is already pending, the earlier one wins. */
   private addAfter(key: string, delayMs: number): void {
     if (this.shuttingDown) return;
@@ -295,8 +317,9 @@ export class WorkQueue {
     this.delayed.delete(key);
   }
 
-  private isIdle(): boolean {
-    if (this.len() > 0 || this.processing.size > 0) return false;
+  /** Nothing queued, processing, coalescing, or delayed with a time already reached. */
+  isIdle(): boolean {
+    if (this.len() > 0 || this.processing.size > 0 || this.coalescing.size > 0) return false;
     const now = performance.now();
     for (const { readyAt } of this.delayed.values()) {
       if (readyAt <= now) return false;

@@ -4,6 +4,7 @@
 // time and writes, label-change-to-policy latency (steady state and during a cold sync), and the
 // operator's RSS after sync. Run: npm run bench:operator  (BENCH_NAMESPACES to change the size)
 
+import { writeFileSync } from 'node:fs';
 import { HttpKubeApi } from '../src/kube/http-api.js';
 import { RESOURCES } from '../src/kube/resources.js';
 import type { PolicyObject } from '../src/kube/types.js';
@@ -16,6 +17,8 @@ import { benchLabels, benchNamespaces, D, rssMiB, spawnOperator } from './fixtur
 
 const COUNT = Number(process.env.BENCH_NAMESPACES ?? 10_000);
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 200);
+/** When set, the run's writes are saved there (sorted), to compare two versions of the operator: same writes, same log. */
+const WRITES_FILE = process.env.BENCH_WRITES_FILE;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const OPERATOR_NODE_OPTIONS = process.env.BENCH_OPERATOR_NODE_OPTIONS ?? '--max-semi-space-size=2';
 const startOperator = (server: TestApiServer) => spawnOperator(server, OPERATOR_NODE_OPTIONS);
@@ -154,7 +157,25 @@ async function main(): Promise<void> {
   console.log(`  restart in sync: ready (watching) after ${restartReady.toFixed(2)} s; writes in the next 5 s: ${after.policies} policy, ${after.catalog} catalog`);
   operator.child.kill('SIGTERM');
   await operator.exit;
+  if (WRITES_FILE) saveWrites(server, WRITES_FILE);
   await server.stop();
+}
+
+/**
+ * Every write of the run but Lease renewals and Events: policy writes (one line each: their number
+ * must not change) and catalog status and finalizer writes (one line per object and verb: how many
+ * status writes a sync coalesces into depends on timing).
+ */
+function saveWrites(server: TestApiServer, file: string): void {
+  const policies: string[] = [];
+  const catalog = new Set<string>();
+  for (const r of server.requests.writes({ since: 0 })) {
+    const line = `${r.verb} ${r.resource}${r.subresource ? `/${r.subresource}` : ''} ${r.namespace ?? ''}/${r.name ?? ''} ${r.code}`;
+    if (r.group === 'cilium.io' || r.resource === 'configmaps') policies.push(line);
+    else if (r.group === 'network-policy.homelab') catalog.add(line);
+  }
+  writeFileSync(file, [...policies.sort(), ...[...catalog].sort()].join('\n') + '\n');
+  console.log(`  writes saved to ${file}: ${policies.length} policy and record writes, ${catalog.size} distinct catalog writes`);
 }
 
 main().catch((error: unknown) => {

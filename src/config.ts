@@ -7,6 +7,8 @@ export const DEFAULT_OPERATOR_NAMESPACE = 'netpol-profiles';
 
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'netpol-profiles';
+/** The leader election Lease, in the operator namespace. */
+export const LEASE_NAME = 'netpol-profiles';
 
 export interface LabelKeys {
   domain: string;

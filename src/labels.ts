@@ -103,6 +103,26 @@ export function evaluateNamespace(
   return { namespace, protected: false, profile, access, retainedAccess, enforcementDisabled, problems };
 }
 
+/**
+ * The catalog objects a namespace uses: its profile (valid, or kept while its NetworkProfile is
+ * invalid) and the services it is granted or keeps. Every "who uses X" (catalog status, finalizers,
+ * `status -n`) is derived from this.
+ */
+export function catalogObjectsUsed(intent: NamespaceIntent): { profile: string | undefined; services: readonly string[] } {
+  const profile = intent.profile.state === 'valid' || intent.profile.state === 'unavailable' ? intent.profile.name : undefined;
+  return { profile, services: intent.retainedAccess.length === 0 ? intent.access : [...intent.access, ...intent.retainedAccess] };
+}
+
+/**
+ * The catalog objects a namespace's labels name, whatever their values and whether or not the
+ * objects exist: what must be looked at again when those labels or those objects change.
+ */
+export function catalogObjectsNamed(labels: Readonly<Record<string, string>>, keys: LabelKeys): { profile: string | undefined; services: string[] } {
+  const services: string[] = [];
+  for (const key of Object.keys(labels)) if (key.startsWith(keys.accessPrefix)) services.push(key.slice(keys.accessPrefix.length));
+  return { profile: labels[keys.profile] || undefined, services };
+}
+
 function parseProfile(labels: Readonly<Record<string, string>>, keys: LabelKeys, catalog: CatalogNames, problems: LabelProblem[]): ProfileIntent {
   const value = labels[keys.profile];
   if (value === undefined) return { state: 'none' };

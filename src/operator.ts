@@ -1,28 +1,31 @@
-// The operator: list-watch caches feed keyed work queues that drive the reconcilers. Every replica
-// keeps warm caches and serves metrics; only the leader runs the queues (and so writes). Informer
-// handlers only enqueue keys; nothing is reconciled, and so nothing pruned, before every cache has
-// finished its first list.
+// The operator wires list-watch caches, the controllers (src/controllers/) and one keyed work queue
+// per controller. Every replica keeps warm caches and serves metrics; only the leader runs the
+// queues (and so writes). Cache events are only mapped to keys; nothing is reconciled, and so
+// nothing pruned, before every cache has finished its first list.
 
 import type { RenderConfig } from './config.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from './config.js';
+import { CatalogStatusController } from './controllers/catalog-status.js';
+import { ClusterObjectsController } from './controllers/cluster-objects.js';
+import { specChanged, type CacheEvent, type Controller, type Enqueue, type Watches } from './controllers/controller.js';
+import { EscapeHatchRecordController } from './controllers/escape-hatch-record.js';
+import { NamespaceController } from './controllers/namespace.js';
+import { PolicyWriter } from './controllers/policy-writer.js';
+import { SharedServiceController } from './controllers/shared-service.js';
 import type { KubeApi } from './kube/api.js';
 import { compactPolicy, SpecInterner, withoutManagedFields } from './kube/compact.js';
 import { EventRecorder } from './kube/events.js';
-import { ListWatchCache, type CacheEventType } from './kube/informer.js';
+import { ListWatchCache } from './kube/informer.js';
 import { LEASE_MODE_ANNOTATION, LeaderElector, NotLeaderError, type LeaderElectionOptions } from './kube/leader.js';
-import { scopedApi } from './kube/scoped-api.js';
 import { RESOURCES, type ResourceRef } from './kube/resources.js';
-import type { KubeObject, Namespace } from './kube/types.js';
-import { errorMessage, type Logger } from './observability/logger.js';
-import type { ClusterSnapshot, OperatorMetrics } from './observability/metrics.js';
-import type { ObservedPolicy } from './reconcile/diff.js';
-import { Reconcilers } from './reconcile/reconcilers.js';
-import { ClusterState, isTerminating, type ObjectCache, type StateCaches } from './reconcile/state.js';
-import { WorkQueue, type AddPriority } from './reconcile/workqueue.js';
-import type { CatalogKind } from './catalog/types.js';
-import { readDisabledSince, STATE_CONFIGMAP_NAME, type ConfigMap } from './reconcile/escape-hatch.js';
+import { scopedApi } from './kube/scoped-api.js';
+import type { KubeObject, Namespace, ObservedPolicy } from './kube/types.js';
 import { reportedProblems } from './labels.js';
-import { MORE_LABEL_PROBLEMS } from './observability/metrics.js';
+import { errorMessage, type Logger } from './observability/logger.js';
+import { MORE_LABEL_PROBLEMS, type GaugeSnapshot, type OperatorMetrics } from './observability/metrics.js';
+import { ClusterView, type ObjectCache, type ViewCaches } from './reconcile/cluster-view.js';
+import { readDisabledSince, RECORD_CONFIGMAP_NAME, type ConfigMap } from './reconcile/escape-hatch.js';
+import { WorkQueue } from './reconcile/workqueue.js';
 
 /** Leader election as `run` configures it: the LeaderElector's settings, and whether to campaign at all. */
 export type LeaderElectionSettings = Pick<
@@ -56,20 +59,18 @@ export interface OperatorOptions {
   onLostLeadership?: (reason: string) => void;
 }
 
-const CLUSTER_KEY = 'cluster';
-/** The escape-hatch record; reconciled by the cluster controller. */
-const STATE_KEY = 'escape-hatch-state';
+type Source = keyof Watches;
 
 export class Operator {
-  readonly state: ClusterState;
+  readonly view: ClusterView;
   private readonly caches: Array<ListWatchCache<KubeObject>> = [];
-  private readonly reconcilers: Reconcilers;
-  private queues: { namespace: WorkQueue; sharedservice: WorkQueue; cluster: WorkQueue; catalog: WorkQueue } | undefined;
+  private readonly controllers: Controller[];
+  private readonly writer: PolicyWriter;
+  private readonly events: EventRecorder;
+  /** The leader's queues, one per controller. */
+  private queues: Map<string, WorkQueue> | undefined;
   private readonly elector: LeaderElector | undefined;
-  private readonly pendingStatus = new Map<string, NodeJS.Timeout>();
   private readonly interner = new SpecInterner();
-  /** Services that have (or had) an access-ingress object: their key must follow namespace changes. */
-  private readonly servicesWithIngress = new Set<string>();
   private stopping = false;
   private leading = false;
   /** Aborted when this replica stops leading: every request of the term is cancelled. */
@@ -81,8 +82,8 @@ export class Operator {
     const managed = { labelSelector: `${MANAGED_BY_LABEL}=${MANAGED_BY_VALUE}` };
     const interner = this.interner;
     const cache = <T extends KubeObject>(
+      source: Source,
       resource: ResourceRef,
-      onChange: (object: T, old: T | undefined, type: CacheEventType) => void,
       selector: { labelSelector?: string; fieldSelector?: string } = {},
       namespace?: string,
     ) => {
@@ -93,12 +94,13 @@ export class Operator {
         ...selector,
         namespace,
         // An access-<S>-ingress spec is unique to its object (and new with every grant): not shared.
-        transform: isPolicy ? (object) => compactPolicy(object, this.state?.sourceOf(object)?.type === 'access-ingress' ? undefined : interner) : withoutManagedFields,
+        transform: isPolicy ? (object) => compactPolicy(object, this.view?.sourceOf(object)?.type === 'access-ingress' ? undefined : interner) : withoutManagedFields,
         pageSize: options.cache?.pageSize,
         stallTimeoutMs: options.cache?.stallTimeoutMs,
         backoff: { baseMs: options.cache?.backoffBaseMs ?? 200, capMs: options.cache?.backoffCapMs ?? 30_000 },
+        // Nothing is mapped to keys before every cache has synced (see `start`).
         onChange: (event) => {
-          if (this.state?.hasSynced()) onChange(event.object, event.old, event.type);
+          if (this.view?.hasSynced()) this.dispatch(source, { type: event.type, object: event.object, old: event.old });
         },
         onRestart: (reason) => {
           metrics.watchRestarts.inc({ resource: resource.plural, reason });
@@ -109,32 +111,23 @@ export class Operator {
       this.caches.push(informer as unknown as ListWatchCache<KubeObject>);
       return informer as ObjectCache<T>;
     };
-    const caches: StateCaches = {
-      namespaces: cache<Namespace>(RESOURCES.namespaces, (ns, old) => this.namespaceChanged(ns, old)),
-      profiles: cache(RESOURCES.networkProfiles, (object, old) => this.catalogChanged('NetworkProfile', object, old)),
-      services: cache(RESOURCES.sharedServices, (object, old) => this.catalogChanged('SharedService', object, old)),
-      baselines: cache(RESOURCES.networkBaselines, (object, old) => this.catalogChanged('NetworkBaseline', object, old)),
-      policies: cache<ObservedPolicy>(RESOURCES.ciliumNetworkPolicies, (policy, _old, type) => this.policyChanged(policy, type), managed),
+    const caches: ViewCaches = {
+      namespaces: cache<Namespace>('namespaces', RESOURCES.namespaces),
+      profiles: cache('profiles', RESOURCES.networkProfiles),
+      services: cache('services', RESOURCES.sharedServices),
+      baselines: cache('baselines', RESOURCES.networkBaselines),
+      policies: cache<ObservedPolicy>('policies', RESOURCES.ciliumNetworkPolicies, managed),
+      clusterPolicies: cache<ObservedPolicy>('clusterPolicies', RESOURCES.ciliumClusterwideNetworkPolicies, managed),
       // By name, not label: RBAC then limits list and watch to this one ConfigMap, and a copy that
       // lost its label (restored from a backup) is still seen and updated rather than re-created.
-      state: cache<ConfigMap>(
+      escapeHatchRecord: cache<ConfigMap>(
+        'escapeHatchRecord',
         RESOURCES.configMaps,
-        (configMap) => {
-          this.reconcilers.noteEscapeHatch(configMap);
-          this.add('cluster', STATE_KEY);
-        },
-        { fieldSelector: `metadata.name=${STATE_CONFIGMAP_NAME}` },
+        { fieldSelector: `metadata.name=${RECORD_CONFIGMAP_NAME}` },
         options.operatorNamespace,
       ),
-      clusterPolicies: cache<ObservedPolicy>(
-        RESOURCES.ciliumClusterwideNetworkPolicies,
-        (policy, _old, type) => {
-          if (type === 'deleted' || !this.reconcilers.isEcho(policy)) this.add('cluster', CLUSTER_KEY, 'low');
-        },
-        managed,
-      ),
     };
-    this.state = new ClusterState(caches, config);
+    this.view = new ClusterView(caches, config);
     if (options.leaderElection.enabled) {
       const { enabled: _enabled, ...settings } = options.leaderElection;
       this.elector = new LeaderElector({
@@ -146,7 +139,7 @@ export class Operator {
         onError: (error) => logger.warn('leader election', { error: errorMessage(error) }),
       });
     }
-    // Every write of the reconcilers and of Events passes this fence right before it is sent: with
+    // Every write of the controllers and of Events passes this fence right before it is sent: with
     // leader election, only within the renew deadline of the last renewal (fencing by time).
     const elector = this.elector;
     const writeApi = scopedApi(api, {
@@ -156,40 +149,59 @@ export class Operator {
             if (!this.leading) throw new NotLeaderError('the operator is not running its controllers; write not sent');
           },
     });
-    const events = new EventRecorder(
+    this.events = new EventRecorder(
       writeApi,
       options.leaderElection.identity,
       (error) => logger.warn('event not recorded', { error: errorMessage(error) }),
       options.dryRun ? { onDryRun: (event) => logger.info('dry-run: would record event', event) } : undefined,
     );
-    this.reconcilers = new Reconcilers({
-      api: writeApi,
-      operatorNamespace: options.operatorNamespace,
-      state: this.state,
-      config,
-      events,
-      logger,
-      dryRun: options.dryRun,
-      onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }),
-      onEscapeHatchRecordRefused: (reason) => metrics.escapeHatchRecordRefused.inc({ reason }),
-    });
-    metrics.setSnapshotSource(() => (this.state.hasSynced() ? this.snapshot() : undefined));
+    const { dryRun, operatorNamespace } = options;
+    const view = this.view;
+    const events = this.events;
+    this.writer = new PolicyWriter({ api: writeApi, config, events, logger, dryRun, onDriftCorrected: (kind) => metrics.driftCorrections.inc({ kind }) });
+    const writer = this.writer;
+    const fewer = Math.min(2, options.concurrency);
+    this.controllers = [
+      new NamespaceController({ view, config, writer, events, concurrency: options.concurrency }),
+      new SharedServiceController({ view, config, writer, concurrency: fewer }),
+      new ClusterObjectsController({ view, config, writer }),
+      new EscapeHatchRecordController({
+        api: writeApi,
+        view,
+        operatorNamespace,
+        events,
+        logger,
+        dryRun,
+        onRecordRefused: (reason) => metrics.escapeHatchRecordRefused.inc({ reason }),
+      }),
+      new CatalogStatusController({ api: writeApi, view, config, events, logger, dryRun, concurrency: fewer, coalesceMs: options.statusDelayMs ?? 1_000 }),
+    ];
+    metrics.setSnapshotSource(() => (this.view.hasSynced() ? this.snapshot() : undefined));
     metrics.setLeaderSource(() => this.isLeader());
+  }
+
+  /** A cache changed: the view forgets what it derived, then every controller watching it maps the event to its keys. */
+  private dispatch(source: Source, event: CacheEvent<KubeObject>): void {
+    if (source === 'namespaces') this.view.namespacesChanged();
+    if ((source === 'profiles' || source === 'services' || source === 'baselines') && specChanged(event)) this.view.catalogChanged();
+    for (const controller of this.controllers) {
+      const watch = controller.watches[source] as ((event: CacheEvent<KubeObject>, add: Enqueue) => void) | undefined;
+      watch?.(event, (key, options) => this.queues?.get(controller.name)?.add(key, options));
+    }
   }
 
   /** Starts the caches and the campaign for leadership; resolves once the caches have synced. */
   async start(signal?: AbortSignal): Promise<void> {
     for (const informer of this.caches) informer.start();
     await Promise.all(this.caches.map((informer) => informer.waitForSync(signal)));
-    this.options.logger.info('caches synced', { namespaces: this.state.caches.namespaces.list().length });
-    this.reconcilers.noteEscapeHatch(this.state.caches.state.get(STATE_CONFIGMAP_NAME, this.options.operatorNamespace));
-    for (const intent of this.state.liveIntents()) if (intent.enforcementDisabled) this.reconcilers.noteEscapeHatch(undefined, intent.namespace);
+    this.options.logger.info('caches synced', { namespaces: this.view.caches.namespaces.list().length });
+    for (const controller of this.controllers) controller.cachesSynced?.();
     if (this.elector) this.elector.start();
     else this.startLeading();
   }
 
   isReady(): boolean {
-    return this.state.hasSynced();
+    return this.view.hasSynced();
   }
 
   /** Leads and may write: with leader election, only within the renew deadline of the last renewal. */
@@ -203,25 +215,22 @@ export class Operator {
     const term = new AbortController();
     this.term = term;
     this.options.logger.info('became leader', { identity: this.options.leaderElection.identity });
-    const make = (controller: string, reconcile: (key: string, signal: AbortSignal) => Promise<{ requeueAfter?: number } | void>, concurrency: number) =>
-      new WorkQueue({
-        controller,
-        concurrency,
-        reconcile,
-        signal: term.signal,
-        metrics: this.options.metrics,
-        onError: (key, error, retryInMs) => {
-          if (!term.signal.aborted) this.options.logger.warn('reconcile failed', { controller, key, error: errorMessage(error), retryInMs });
-        },
-      });
-    const r = this.reconcilers;
-    this.queues = {
-      namespace: make('namespace', (key, signal) => r.reconcileNamespace(key, signal), this.options.concurrency),
-      sharedservice: make('sharedservice', (key, signal) => r.reconcileSharedService(key, signal), Math.min(2, this.options.concurrency)),
-      cluster: make('cluster', (key, signal) => (key === STATE_KEY ? r.reconcileEscapeHatchState(signal) : r.reconcileCluster(signal)), 1),
-      catalog: make('catalog', (key, signal) => r.reconcileCatalogObject(key, signal), Math.min(2, this.options.concurrency)),
-    };
-    this.enqueueEverything('low');
+    this.queues = new Map(
+      this.controllers.map((controller) => [
+        controller.name,
+        new WorkQueue({
+          controller: controller.name,
+          concurrency: controller.concurrency,
+          reconcile: (key, signal) => controller.reconcile(key, signal),
+          signal: term.signal,
+          metrics: this.options.metrics,
+          onError: (key, error, retryInMs) => {
+            if (!term.signal.aborted) this.options.logger.warn('reconcile failed', { controller: controller.name, key, error: errorMessage(error), retryInMs });
+          },
+        }),
+      ]),
+    );
+    this.enqueueEverything();
     this.scheduleResync();
   }
 
@@ -232,7 +241,7 @@ export class Operator {
     this.resyncTimer = setTimeout(() => {
       if (!this.queues) return;
       this.options.logger.debug('resync');
-      this.enqueueEverything('low');
+      this.enqueueEverything();
       this.scheduleResync();
     }, every);
   }
@@ -246,142 +255,25 @@ export class Operator {
     clearTimeout(this.resyncTimer);
     const queues = this.queues;
     this.queues = undefined;
-    if (queues) void Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs: 0 })));
+    if (queues) void Promise.all([...queues.values()].map((queue) => queue.shutDown({ drainTimeoutMs: 0 })));
     this.options.onLostLeadership?.(reason);
   }
 
-  /** Every key there is, including keys of orphans (generated objects whose source is gone). */
-  private enqueueEverything(priority: AddPriority): void {
-    this.add('cluster', CLUSTER_KEY, priority);
-    this.add('cluster', STATE_KEY, priority);
-    const namespaces = new Set(this.state.caches.namespaces.list().map((ns) => ns.metadata?.name ?? ''));
-    const services = new Set([...this.state.caches.services.list()].map((s) => s.metadata?.name ?? ''));
-    for (const policy of this.state.caches.policies.list()) {
-      const source = this.state.sourceOf(policy);
-      if (source?.type === 'access-ingress') {
-        services.add(source.source);
-        this.servicesWithIngress.add(source.source);
-      }
-      else if (policy.metadata.namespace) namespaces.add(policy.metadata.namespace);
+  /** Every key of every controller, orphans included, in the low lane (live changes go first). */
+  private enqueueEverything(): void {
+    for (const controller of this.controllers) {
+      const queue = this.queues?.get(controller.name);
+      for (const key of controller.keys()) queue?.add(key, { priority: 'low' });
     }
-    for (const name of services) this.add('sharedservice', name, priority);
-    for (const name of namespaces) this.add('namespace', name, priority);
-    for (const [kind, cache] of [
-      ['NetworkProfile', this.state.caches.profiles],
-      ['SharedService', this.state.caches.services],
-      ['NetworkBaseline', this.state.caches.baselines],
-    ] as const) {
-      for (const object of cache.list()) this.add('catalog', `${kind}/${object.metadata?.name}`, priority);
-    }
-  }
-
-  private add(queue: 'namespace' | 'sharedservice' | 'cluster' | 'catalog', key: string, priority: AddPriority = 'normal'): void {
-    this.queues?.[queue].add(key, { priority });
-  }
-
-  /** Catalog status is coalesced: counts change with every namespace during a sync. */
-  private addStatus(kind: CatalogKind, name: string): void {
-    const key = `${kind}/${name}`;
-    if (!this.queues || this.pendingStatus.has(key)) return;
-    this.pendingStatus.set(
-      key,
-      setTimeout(() => {
-        this.pendingStatus.delete(key);
-        this.add('catalog', key);
-      }, this.options.statusDelayMs ?? 1_000),
-    );
-  }
-
-  private namespaceChanged(namespace: Namespace, old: Namespace | undefined): void {
-    const name = namespace.metadata?.name ?? '';
-    this.state.namespacesChanged();
-    const enforcement = this.options.config.keys.enforcement;
-    const gone = this.state.caches.namespaces.get(name) === undefined || isTerminating(namespace);
-    if (!gone && namespace.metadata?.labels?.[enforcement] === 'disabled') this.reconcilers.noteEscapeHatch(undefined, name);
-    if (gone || namespace.metadata?.labels?.[enforcement] !== old?.metadata?.labels?.[enforcement]) this.add('cluster', STATE_KEY);
-    this.add('namespace', name);
-    const keys = this.options.config.keys;
-    // Baselines leave out namespaces whose profile label is invalid and unapplied. Only a namespace
-    // whose profile label names no valid profile (before or after the change) can enter or leave
-    // that set; a namespace with a valid profile never touches the cluster key (a cold sync of
-    // 10,000 profiled namespaces reconciles it once).
-    const labels = namespace.metadata?.labels ?? {};
-    const oldLabels = old?.metadata?.labels ?? {};
-    const profiles = this.state.catalog().profiles;
-    const invalidProfile = (l: Record<string, string>) => l[keys.profile] !== undefined && !profiles.has(l[keys.profile]!);
-    const relevantChange = gone || !old || labels[keys.profile] !== oldLabels[keys.profile] || labels[keys.platform] !== oldLabels[keys.platform];
-    if ((invalidProfile(labels) || invalidProfile(oldLabels)) && relevantChange) this.add('cluster', CLUSTER_KEY);
-    const services = new Set<string>();
-    const usedProfiles = new Set<string>();
-    for (const labels of [namespace.metadata?.labels ?? {}, old?.metadata?.labels ?? {}]) {
-      for (const key of Object.keys(labels)) if (key.startsWith(keys.accessPrefix)) services.add(key.slice(keys.accessPrefix.length));
-      if (labels[keys.profile]) usedProfiles.add(labels[keys.profile]!);
-    }
-    const catalog = this.state.catalog();
-    for (const service of services) {
-      if (catalog.services.get(service)?.manageIngress || this.servicesWithIngress.has(service)) this.add('sharedservice', service);
-      if (this.state.caches.services.get(service)) this.addStatus('SharedService', service);
-    }
-    for (const profile of usedProfiles) if (this.state.caches.profiles.get(profile)) this.addStatus('NetworkProfile', profile);
-    // A namespace coming or going can be the home of a shared service.
-    for (const service of catalog.services.values()) {
-      if (service.manageIngress && service.target.kind === 'pods' && service.target.namespace === name) this.add('sharedservice', service.name);
-    }
-  }
-
-  private catalogChanged(kind: CatalogKind, object: KubeObject, old: KubeObject | undefined): void {
-    const name = object.metadata?.name ?? '';
-    this.add('catalog', `${kind}/${name}`);
-    // Our own status and finalizer writes do not change what is rendered (the spec, and so the
-    // generation, is the same): no need to revisit every namespace that uses the object.
-    // Added and deleted objects come without `old`.
-    const specChanged = !old || old.metadata?.generation !== object.metadata?.generation || old.metadata?.generation === undefined;
-    if (!specChanged) return;
-    this.state.catalogChanged();
-    const keys = this.options.config.keys;
-    if (kind === 'NetworkBaseline') {
-      this.add('cluster', CLUSTER_KEY);
-      return;
-    }
-    // A NetworkProfile turning invalid or valid changes which namespaces the baselines leave out.
-    if (kind === 'NetworkProfile') this.add('cluster', CLUSTER_KEY);
-    if (kind === 'SharedService') this.add('sharedservice', name);
-    for (const namespace of this.state.caches.namespaces.list()) {
-      const labels = namespace.metadata?.labels ?? {};
-      const uses = kind === 'NetworkProfile' ? labels[keys.profile] === name : labels[`${keys.accessPrefix}${name}`] !== undefined;
-      if (uses && !isTerminating(namespace)) this.add('namespace', namespace.metadata?.name ?? '');
-    }
-  }
-
-  /**
-   * A generated object changed. The echo of our own write (it now holds exactly what we applied) needs
-   * no reconcile; anything else is checked, in the low lane so that during a cold sync these
-   * checks do not queue ahead of live label changes (in steady state the low lane is empty).
-   */
-  private policyChanged(policy: ObservedPolicy, type: CacheEventType): void {
-    const source = this.state.sourceOf(policy);
-    if (source?.type === 'access-ingress') this.servicesWithIngress.add(source.source);
-    // A profile policy appearing or going in a namespace whose profile label is now invalid decides
-    // whether the baselines select that namespace. Checked before the echo test: our own create can
-    // reach the cache after the label turned into a typo, when the cluster reconcile has already run
-    // without it.
-    if (source?.type === 'profile' && (type === 'added' || type === 'deleted') && policy.metadata.namespace) {
-      const namespace = this.state.caches.namespaces.get(policy.metadata.namespace);
-      const state = namespace ? this.state.intent(namespace).profile.state : 'none';
-      if (state === 'invalid' || state === 'unavailable') this.add('cluster', CLUSTER_KEY, 'low');
-    }
-    if (type !== 'deleted' && this.reconcilers.isEcho(policy)) return;
-    if (source?.type === 'access-ingress') this.add('sharedservice', source.source, 'low');
-    else if (policy.metadata.namespace) this.add('namespace', policy.metadata.namespace, 'low');
   }
 
   /** What the scrape-time gauges report, from the caches. */
-  snapshot(): ClusterSnapshot {
+  snapshot(): GaugeSnapshot {
     const enforcementDisabled = new Map<string, number | undefined>();
-    const recorded = readDisabledSince(this.state.caches.state.get(STATE_CONFIGMAP_NAME, this.options.operatorNamespace));
+    const recorded = readDisabledSince(this.view.caches.escapeHatchRecord.get(RECORD_CONFIGMAP_NAME, this.options.operatorNamespace));
     const namespacesPerProfile = new Map<string, number>();
-    const labelErrors: ClusterSnapshot['labelErrors'][number][] = [];
-    for (const intent of this.state.liveIntents()) {
+    const labelErrors: GaugeSnapshot['labelErrors'][number][] = [];
+    for (const intent of this.view.liveIntents()) {
       if (intent.enforcementDisabled) enforcementDisabled.set(intent.namespace, recorded.get(intent.namespace));
       const { shown, more } = reportedProblems(intent.problems);
       for (const problem of shown) labelErrors.push({ namespace: intent.namespace, label: problem.label, reason: problem.reason, value: 1 });
@@ -391,39 +283,37 @@ export class Operator {
       if (intent.profile.state !== 'invalid') namespacesPerProfile.set(profile, (namespacesPerProfile.get(profile) ?? 0) + 1);
     }
     const managedPolicies = new Map([
-      ['CiliumNetworkPolicy', this.state.caches.policies.list().length],
-      ['CiliumClusterwideNetworkPolicy', this.state.caches.clusterPolicies.list().length],
+      ['CiliumNetworkPolicy', this.view.caches.policies.list().length],
+      ['CiliumClusterwideNetworkPolicy', this.view.caches.clusterPolicies.list().length],
     ]);
     return {
       enforcementDisabled,
       namespacesPerProfile,
       labelErrors,
       managedPolicies,
-      catalogInvalid: this.state.invalidCatalogObjects(),
+      catalogInvalid: this.view.invalidCatalogObjects(),
       // Only the leader reconciles and so knows; a standby that took over learns at its first pass.
-      nameConflicts: this.isLeader() ? this.reconcilers.nameConflicts() : [],
+      nameConflicts: this.isLeader() ? this.writer.nameConflicts() : [],
     };
   }
 
   /** Sizes of what the operator remembers beyond its caches; each is bounded (tests and the soak benchmark check). */
   memory(): Record<string, number> {
     return {
-      ...this.reconcilers.memory(),
-      intents: this.state.intentCount,
-      servicesWithIngress: this.servicesWithIngress.size,
+      ...Object.assign({}, ...this.controllers.map((controller) => controller.memory?.() ?? {})),
+      ...this.writer.memory(),
+      events: this.events.size,
+      intents: this.view.intentCount,
       internedSpecs: this.interner.size,
       internedBytes: this.interner.bytes,
     };
   }
 
-  /** Resolves when no reconcile is queued or running (tests and benchmarks). */
+  /** Resolves when no reconcile is queued, coalescing or running (tests and benchmarks). */
   async waitForIdle(): Promise<void> {
-    for (;;) {
-      const queues = this.queues;
-      if (!queues) return;
-      await Promise.all(Object.values(queues).map((queue) => queue.waitForIdle()));
-      if (this.pendingStatus.size === 0 && Object.values(queues).every((queue) => queue.len() === 0)) return;
-      await new Promise((resolve) => setTimeout(resolve, 20));
+    // A reconcile of one controller can add keys of another (through the caches): until all are idle at once.
+    for (let queues = this.queues; queues && ![...queues.values()].every((queue) => queue.isIdle()); queues = this.queues) {
+      await Promise.all([...queues.values()].map((queue) => queue.waitForIdle()));
     }
   }
 
@@ -434,11 +324,9 @@ export class Operator {
   async stop(drainTimeoutMs = 5_000, releaseTimeoutMs = 2_000): Promise<void> {
     this.stopping = true;
     clearTimeout(this.resyncTimer);
-    for (const timer of this.pendingStatus.values()) clearTimeout(timer);
-    this.pendingStatus.clear();
     const queues = this.queues;
     this.queues = undefined;
-    if (queues) await Promise.all(Object.values(queues).map((queue) => queue.shutDown({ drainTimeoutMs })));
+    if (queues) await Promise.all([...queues.values()].map((queue) => queue.shutDown({ drainTimeoutMs })));
     await this.elector?.stop(releaseTimeoutMs);
     this.leading = false;
     this.term?.abort(new Error('stopped'));

@@ -4,7 +4,7 @@
 // Called by validation after its own checks; everything here is a problem value, never a throw.
 
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
-import type { KubeObject } from '../kube/types.js';
+import { isRecord, type KubeObject } from '../kube/types.js';
 import { crdSchema, formatSchemaError, validateSchema, type CustomResourceDefinition } from '../kube/openapi.js';
 import { quoteValue } from '../kube/names.js';
 import { CILIUM_POLICY_SCHEMAS } from './cilium-policy-schema.generated.js';
@@ -19,8 +19,6 @@ export const MAX_INPUT_BYTES = 32 * 1024 * 1024;
 
 /** Suffix of `access-<S>-ingress`: a SharedService named `<X>-ingress` would make `access-<X>-ingress` ambiguous. */
 export const INGRESS_SUFFIX = '-ingress';
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** A problem when `value` nests objects or lists more than `max` levels deep (checked without recursion). */
 export function nestingProblem(value: unknown, max = MAX_NESTING_DEPTH): string | undefined {

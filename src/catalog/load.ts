@@ -5,7 +5,7 @@
 import { readdirSync, realpathSync, statSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { KubeObject } from '../kube/types.js';
+import { isRecord, type KubeObject } from '../kube/types.js';
 import { describeType, isDnsLabel, isLabelKey, isLabelValue, quoteValue, withArticle } from '../kube/names.js';
 import { MAX_INPUT_BYTES, nestingProblem, readBounded } from './limits.js';
 import { CATALOG_KINDS, type Catalog, type CatalogKind, type NetworkBaseline, type NetworkProfile, type SharedService } from './types.js';
@@ -35,10 +35,6 @@ export const STDIN_NAME = '<stdin>';
 const READABLE_EXTENSIONS = ['.yaml', '.yml', '.json'];
 // Kustomize's own files sit beside catalog manifests; they are build instructions, not objects.
 const KUSTOMIZE_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function describeError(error: unknown): string {
   const code = (error as NodeJS.ErrnoException).code;

@@ -2,7 +2,7 @@
 // from files (offline `render`) and from the API server (the operator). Problems are values:
 // one message per problem, with the field path, and no typed object when there is any.
 
-import type { CiliumPolicySpec, CiliumRule, KubeObject, LabelSelector } from '../kube/types.js';
+import { isRecord, type CiliumPolicySpec, type CiliumRule, type KubeObject, type LabelSelector } from '../kube/types.js';
 import { describeType, isDnsLabel, isLabelKey, isLabelValue, quoteValue } from '../kube/names.js';
 import { ciliumSchemaProblems } from './cilium-schema.js';
 import {
@@ -33,10 +33,6 @@ export const CILIUM_ENTITIES: readonly string[] = [
 
 // Selector keys that would move a shared service's selector out of its namespace.
 const NAMESPACE_SCOPING_KEYS = ['io.kubernetes.pod.namespace', 'io.cilium.k8s.namespace.labels', 'io.cilium.k8s.policy'];
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The name a catalog object must have, or a problem. */
 export function catalogNameProblem(name: unknown): string | undefined {

@@ -8,9 +8,8 @@ import { Readable } from 'node:stream';
 import { MAX_GROUPS, readDrops } from '../diagnose/drops.js';
 import { Diagnoser } from '../diagnose/explain.js';
 import { formatDiagnosesJson, formatDiagnosesTable, sortDiagnosed } from '../diagnose/format.js';
-import { CommandError, formatHelp, parseFlagsAndPositionals, UsageError, type FlagSpecs } from './flags.js';
+import { CommandError, type FlagSpecs, formatHelp, parseFlagsAndPositionals, RENDER_CONFIG_FLAGS, renderConfigFromFlags, UsageError } from './flags.js';
 import type { CommandIO } from './io.js';
-import { RENDER_CONFIG_FLAGS, renderConfigFromFlags } from './render.js';
 import { checkWorldFlags, LIVE_FLAGS, loadWorld, reportInputProblems, WORLD_FLAGS } from './world.js';
 
 const DIAGNOSE_FORMATS = ['table', 'json'] as const;

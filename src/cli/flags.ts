@@ -1,7 +1,10 @@
-// Flag parsing shared by every command: Node's strict parseArgs, environment fallbacks
-// (`NETPOL_PROFILES_<FLAG>`), and usage errors as one clear line (exit code 2).
+// Flag parsing for every command, in one place: Node's strict parseArgs, environment fallbacks
+// (`NETPOL_PROFILES_<FLAG>`), the parsers of flag values (booleans, durations, listen addresses,
+// the render configuration) and usage errors as one clear line (exit code 2).
 
 import { parseArgs } from 'node:util';
+import { DEFAULT_LABEL_DOMAIN, DEFAULT_OPERATOR_NAMESPACE, DEFAULT_PROTECTED_NAMESPACES, labelDomainProblem, makeRenderConfig, type RenderConfig } from '../config.js';
+import type { ListenAddress } from '../observability/http.js';
 
 export class UsageError extends Error {
   constructor(message: string) {
@@ -69,7 +72,7 @@ function parseArguments(argv: readonly string[], specs: FlagSpecs, env: NodeJS.P
     if (values[name] !== undefined) continue;
     const fromEnv = spec.env ? env[envName(name)] : undefined;
     if (fromEnv !== undefined) {
-      values[name] = spec.type === 'boolean' ? parseBooleanEnv(envName(name), fromEnv) : fromEnv;
+      values[name] = spec.type === 'boolean' ? parseBoolean(`environment variable ${envName(name)}`, fromEnv) : fromEnv;
     } else if (spec.default !== undefined) {
       values[name] = spec.default;
     }
@@ -77,10 +80,58 @@ function parseArguments(argv: readonly string[], specs: FlagSpecs, env: NodeJS.P
   return { values, positionals };
 }
 
-function parseBooleanEnv(name: string, value: string): boolean {
+/** `true`, `1`, `yes` / `false`, `0`, `no`, empty (any case); `what` names the flag or variable in the error. */
+export function parseBoolean(what: string, value: string): boolean {
   if (['true', '1', 'yes'].includes(value.toLowerCase())) return true;
   if (['false', '0', 'no', ''].includes(value.toLowerCase())) return false;
-  throw new UsageError(`environment variable ${name}=${JSON.stringify(value)} is not a boolean (true or false)`);
+  throw new UsageError(`${what}=${JSON.stringify(value)} is not a boolean (true or false)`);
+}
+
+/** `500ms`, `15s`, `1m`, `2h` → milliseconds. */
+export function parseDuration(flag: string, value: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
+  if (!match) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not a duration (e.g. 500ms, 15s, 1m)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(match[1]) * unit;
+}
+
+/** `:8080` (every address), `0.0.0.0:8080`, `127.0.0.1:0`, `[::1]:8080` → host and port. */
+export function parseListenAddress(value: string): ListenAddress | undefined {
+  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
+  if (!match) return undefined;
+  const port = Number(match[3]);
+  if (port > 65535) return undefined;
+  return { host: match[1] ?? (match[2] === '' ? undefined : match[2]!), port };
+}
+
+/** Flags that shape rendering: every command that renders (`render`, `run`, `status`, `simulate`, `diagnose`) takes them. */
+export const RENDER_CONFIG_FLAGS: FlagSpecs = {
+  'label-domain': { type: 'string', env: true, default: DEFAULT_LABEL_DOMAIN, valueName: 'DOMAIN', help: 'domain of the namespace labels' },
+  'protected-namespaces': {
+    type: 'string',
+    env: true,
+    default: DEFAULT_PROTECTED_NAMESPACES.join(','),
+    valueName: 'NS,...',
+    help: 'namespaces that never get profile or access policies (the operator namespace is always added)',
+  },
+  'operator-namespace': {
+    type: 'string',
+    env: true,
+    default: DEFAULT_OPERATOR_NAMESPACE,
+    valueName: 'NS',
+    help: "the operator's own namespace (protected)",
+  },
+};
+
+export function renderConfigFromFlags(values: Record<string, unknown>): RenderConfig {
+  const labelDomain = String(values['label-domain']);
+  const problem = labelDomainProblem(labelDomain);
+  if (problem) throw new UsageError(`--label-domain: ${problem}`);
+  return makeRenderConfig({
+    labelDomain,
+    protectedNamespaces: listFlag(values['protected-namespaces'] as string),
+    operatorNamespace: String(values['operator-namespace']),
+  });
 }
 
 function describeParseError(error: unknown, argv: readonly string[]): string {

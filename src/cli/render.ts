@@ -2,32 +2,12 @@
 // catalog and namespace files. Exit 0 when everything is valid; 1 when any input or label has a
 // problem (each listed as `file: subject: reason` on stderr); 2 on usage errors.
 
-import { DEFAULT_OPERATOR_NAMESPACE, DEFAULT_PROTECTED_NAMESPACES, labelDomainProblem, makeRenderConfig, DEFAULT_LABEL_DOMAIN } from '../config.js';
 import { buildCatalog, describeSkipped, formatProblem, readDocuments, sortDocuments, type InputProblem } from '../catalog/load.js';
 import { describeUnknownKey, offlineMessage, unknownLabelKeys } from '../labels.js';
 import { renderAll } from '../render/render.js';
 import { formatObjects, OUTPUT_FORMATS, type OutputFormat } from '../render/output.js';
-import { formatHelp, listFlag, parseFlags, UsageError, type FlagSpecs } from './flags.js';
+import { formatHelp, parseFlags, RENDER_CONFIG_FLAGS, renderConfigFromFlags, UsageError, type FlagSpecs } from './flags.js';
 import type { CommandIO } from './io.js';
-
-/** Flags that shape rendering; `run` takes the same ones. */
-export const RENDER_CONFIG_FLAGS: FlagSpecs = {
-  'label-domain': { type: 'string', env: true, default: DEFAULT_LABEL_DOMAIN, valueName: 'DOMAIN', help: 'domain of the namespace labels' },
-  'protected-namespaces': {
-    type: 'string',
-    env: true,
-    default: DEFAULT_PROTECTED_NAMESPACES.join(','),
-    valueName: 'NS,...',
-    help: 'namespaces that never get profile or access policies (the operator namespace is always added)',
-  },
-  'operator-namespace': {
-    type: 'string',
-    env: true,
-    default: DEFAULT_OPERATOR_NAMESPACE,
-    valueName: 'NS',
-    help: "the operator's own namespace (protected)",
-  },
-};
 
 /** How every command that reads catalog and Namespace files reads them (render, simulate, diagnose). */
 export const INPUT_FLAGS: FlagSpecs = {
@@ -60,17 +40,6 @@ export const RENDER_HELP = formatHelp(
     'is a terminal, the problems are repeated at the end.',
   RENDER_FLAGS,
 );
-
-export function renderConfigFromFlags(values: Record<string, unknown>): ReturnType<typeof makeRenderConfig> {
-  const labelDomain = String(values['label-domain']);
-  const problem = labelDomainProblem(labelDomain);
-  if (problem) throw new UsageError(`--label-domain: ${problem}`);
-  return makeRenderConfig({
-    labelDomain,
-    protectedNamespaces: listFlag(values['protected-namespaces'] as string),
-    operatorNamespace: String(values['operator-namespace']),
-  });
-}
 
 const plural = (count: number, word: string, many = `${word}s`): string => `${count} ${count === 1 ? word : many}`;
 

@@ -2,18 +2,18 @@
 // configuration, HTTP endpoints, and a clean SIGTERM: stop taking work, finish in-flight writes,
 // release the lease, exit 0 within 10 s.
 
+import { LEASE_NAME } from '../config.js';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { HttpKubeApi } from '../kube/http-api.js';
 import { createLogger, errorMessage, LOG_LEVELS, type LogLevel } from '../observability/logger.js';
 import { OperatorMetrics } from '../observability/metrics.js';
-import { parseListenAddress, serveHealth, serveMetrics, type RunningServer } from '../observability/http.js';
+import { serveHealth, serveMetrics, type RunningServer } from '../observability/http.js';
 import { Operator } from '../operator.js';
-import { formatHelp, parseFlags, UsageError, type FlagSpecs } from './flags.js';
+import { formatHelp, parseBoolean, parseDuration, parseFlags, parseListenAddress, RENDER_CONFIG_FLAGS, renderConfigFromFlags, UsageError, type FlagSpecs } from './flags.js';
 import type { CommandIO } from './io.js';
 import { loadKubeConfig } from './kubeconfig.js';
-import { RENDER_CONFIG_FLAGS, renderConfigFromFlags } from './render.js';
 import { packageVersion } from './version.js';
 
 const RUN_FLAGS: FlagSpecs = {
@@ -46,19 +46,6 @@ export const RUN_HELP = formatHelp(
   RUN_FLAGS,
 );
 
-export function parseDuration(flag: string, value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(value);
-  if (!match) throw new UsageError(`--${flag} ${JSON.stringify(value)} is not a duration (e.g. 500ms, 15s, 1m)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(match[1]) * unit;
-}
-
-function parseBoolean(flag: string, value: string): boolean {
-  if (value === 'true') return true;
-  if (value === 'false') return false;
-  throw new UsageError(`--${flag} must be true or false, not ${JSON.stringify(value)}`);
-}
-
 export interface RunSettings {
   values: Record<string, unknown>;
   kubeConfig: KubeConfig;
@@ -79,7 +66,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO, stop: A
   if (!metricsAddress) throw new UsageError(`--metrics-addr ${JSON.stringify(values['metrics-addr'])} is not HOST:PORT`);
   const healthAddress = parseListenAddress(String(values['health-addr']));
   if (!healthAddress) throw new UsageError(`--health-addr ${JSON.stringify(values['health-addr'])} is not HOST:PORT`);
-  const leaderElect = parseBoolean('leader-elect', String(values['leader-elect']));
+  const leaderElect = parseBoolean('--leader-elect', String(values['leader-elect']));
   const leaseDurationMs = parseDuration('lease-duration', String(values['lease-duration']));
   const renewDeadlineMs = parseDuration('renew-deadline', String(values['renew-deadline']));
   const retryPeriodMs = parseDuration('retry-period', String(values['retry-period']));
@@ -108,7 +95,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO, stop: A
     metrics,
     concurrency,
     dryRun: values['dry-run'] === true,
-    leaderElection: { enabled: leaderElect, namespace: operatorNamespace, name: 'netpol-profiles', identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs },
+    leaderElection: { enabled: leaderElect, namespace: operatorNamespace, name: LEASE_NAME, identity, leaseDurationMs, renewDeadlineMs, retryPeriodMs },
     cache: { stallTimeoutMs },
     resyncPeriodMs,
     onLostLeadership: () => {

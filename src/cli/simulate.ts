@@ -24,9 +24,8 @@ import {
 } from '../simulate/format.js';
 import { diffMatrices, matrixPlan, runMatrix } from '../simulate/matrix.js';
 import type { Scenario } from '../simulate/scenario.js';
-import { CommandError, formatHelp, parseFlagsAndPositionals, UsageError, type FlagSpecs } from './flags.js';
+import { CommandError, type FlagSpecs, formatHelp, parseFlagsAndPositionals, RENDER_CONFIG_FLAGS, renderConfigFromFlags, UsageError } from './flags.js';
 import type { CommandIO } from './io.js';
-import { RENDER_CONFIG_FLAGS, renderConfigFromFlags } from './render.js';
 import {
   checkWorldFlags,
   listOf,

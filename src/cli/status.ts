@@ -2,20 +2,18 @@
 // and reports what the operator would do about it (src/status/). Exit 0 when everything is in sync
 // and enforced, 1 on findings, 2 on usage, configuration or API errors (one line, no stack trace).
 
+import { LEASE_NAME } from '../config.js';
 import type { KubeApi } from '../kube/api.js';
 import type { Lease } from '../kube/leader.js';
 import { RESOURCES } from '../kube/resources.js';
-import type { KubeObject, Namespace } from '../kube/types.js';
-import type { ObservedPolicy } from '../reconcile/diff.js';
-import { STATE_CONFIGMAP_NAME, type ConfigMap } from '../reconcile/escape-hatch.js';
+import type { KubeObject, Namespace, ObservedPolicy } from '../kube/types.js';
+import { RECORD_CONFIGMAP_NAME, type ConfigMap } from '../reconcile/escape-hatch.js';
 import { computeStatus, namespaceFilterProblem, statusExitCode, type ClusterSnapshot } from '../status/compute.js';
 import { formatStatus, STATUS_FORMATS, type StatusFormat } from '../status/format.js';
-import { LEASE_NAME } from '../status/leader.js';
 import { connect, describeFailure, getIfExists, listAll } from './cluster.js';
-import { CommandError, formatHelp, parseFlags, UsageError, type FlagSpecs } from './flags.js';
+import { CommandError, type FlagSpecs, formatHelp, parseFlags, RENDER_CONFIG_FLAGS, renderConfigFromFlags, UsageError } from './flags.js';
 import type { CommandIO } from './io.js';
 import { loadKubeConfig } from './kubeconfig.js';
-import { RENDER_CONFIG_FLAGS, renderConfigFromFlags } from './render.js';
 
 const STATUS_FLAGS: FlagSpecs = {
   namespace: { type: 'string', short: 'n', valueName: 'NS', help: 'report only this namespace (and the findings from outside that apply to it)' },
@@ -89,15 +87,15 @@ export async function statusCommand(argv: readonly string[], io: CommandIO, opti
  * all the others, and the report must match what the operator computes.
  */
 export async function readCluster(api: KubeApi, operatorNamespace: string): Promise<ClusterSnapshot> {
-  const [namespaces, profiles, services, baselines, policies, clusterPolicies, stateConfigMap, lease] = await Promise.all([
+  const [namespaces, profiles, services, baselines, policies, clusterPolicies, escapeHatchRecord, lease] = await Promise.all([
     listAll<Namespace>(api, RESOURCES.namespaces),
     listAll<KubeObject>(api, RESOURCES.networkProfiles),
     listAll<KubeObject>(api, RESOURCES.sharedServices),
     listAll<KubeObject>(api, RESOURCES.networkBaselines),
     listAll<ObservedPolicy>(api, RESOURCES.ciliumNetworkPolicies),
     listAll<ObservedPolicy>(api, RESOURCES.ciliumClusterwideNetworkPolicies),
-    getIfExists<ConfigMap>(api, RESOURCES.configMaps, STATE_CONFIGMAP_NAME, operatorNamespace),
+    getIfExists<ConfigMap>(api, RESOURCES.configMaps, RECORD_CONFIGMAP_NAME, operatorNamespace),
     getIfExists<Lease>(api, RESOURCES.leases, LEASE_NAME, operatorNamespace),
   ]);
-  return { namespaces, catalogObjects: [...profiles, ...services, ...baselines], policies, clusterPolicies, stateConfigMap, lease };
+  return { namespaces, catalogObjects: [...profiles, ...services, ...baselines], policies, clusterPolicies, escapeHatchRecord, lease };
 }

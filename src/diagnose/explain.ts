@@ -9,7 +9,7 @@ import type { RenderConfig } from '../config.js';
 import { PolicyEngine, type FlowVerdict, type Reason, type SideVerdict } from '../engine/engine.js';
 import type { KubeObject } from '../kube/types.js';
 import { parseGeneratedFrom, renderAccessIngressPolicy, renderAccessPolicy, renderProfilePolicy } from '../render/policies.js';
-import { renderClusterPolicies } from '../render/render.js';
+import { renderClusterObjects } from '../render/render.js';
 import { formatEndpoint, type Endpoint, type Protocol } from '../engine/identity.js';
 import { formatPort } from '../simulate/flows.js';
 import { sideSummary } from '../simulate/format.js';
@@ -217,7 +217,7 @@ export class Diagnoser {
   private mayAllow(flow: DroppedFlow, namespace: string, labels: Record<string, string>, objects: readonly KubeObject[], side: 'egress' | 'ingress'): boolean {
     // The baselines (as if no namespace were left out of them) and the others' policies, compiled
     // once; each candidate adds its objects and the namespace's access objects.
-    this.small ??= new PolicyEngine({ namespaces: this.input.namespaces, policies: [...renderClusterPolicies(this.input.catalog, this.config).objects, ...this.input.otherPolicies] });
+    this.small ??= new PolicyEngine({ namespaces: this.input.namespaces, policies: [...renderClusterObjects([], this.input.catalog, this.config).objects, ...this.input.otherPolicies] });
     const own = this.base.ours.filter((object) => object.metadata?.namespace === namespace && parseGeneratedFrom(object.metadata?.labels?.[this.config.keys.generatedFrom])?.type === 'access');
     const engine = this.small.derive({ remove: NOTHING, add: [...objects, ...own], namespaces: [{ name: namespace, labels }] });
     return this.decide(engine, flow)[side].verdict === 'allowed';

@@ -3,6 +3,7 @@
 
 import { ApiError, type ApiErrorCause, type ApiErrorReason } from './api.js';
 import type { ResourceRef } from './resources.js';
+import { isRecord } from './types.js';
 
 /** What a request was about: the words an error message starts with. */
 export interface CallTarget {
@@ -30,8 +31,6 @@ interface StatusBody {
   message?: unknown;
   details?: { retryAfterSeconds?: unknown; causes?: unknown };
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** The API's reason decides where the code is ambiguous (409, 500 vs ServerTimeout); otherwise the code. */
 export function reasonFor(code: number, statusReason: string | undefined): ApiErrorReason {

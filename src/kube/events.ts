@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { KubeApi } from './api.js';
 import { isAlreadyExists, isNotFound } from './api.js';
-import { microTime } from './leader.js';
+import { microTime } from './time.js';
 import { RESOURCES } from './resources.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../config.js';
 

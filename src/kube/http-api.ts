@@ -20,7 +20,7 @@ import {
 import { connectionError, describeCall, errorFromResponse, errorFromWatchStatus, malformedAnswer, noAnswerError, type CallTarget } from './api-errors.js';
 import { apiVersionOf, resourcePath, type ResourceRef } from './resources.js';
 import { KubeTransport } from './transport.js';
-import type { KubeObject } from './types.js';
+import { isRecord, type KubeObject } from './types.js';
 
 /** The API verb of a request, as RBAC and audit logs name it. `updateStatus` is an `update`. */
 export type RequestVerb = 'get' | 'list' | 'watch' | WriteVerb;
@@ -60,8 +60,6 @@ interface Outgoing {
   signal?: AbortSignal;
   beforeSend?: () => void;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 export class HttpKubeApi implements KubeApi {
   private readonly transport: KubeTransport;

@@ -17,7 +17,7 @@ export interface CacheEvent<T> {
 }
 
 /** Why the watch was restarted; the label of `netpol_profiles_watch_restarts_total{reason}`. */
-export type RestartReason = 'closed' | 'gone' | 'stall' | 'error' | 'resync';
+export type RestartReason = 'closed' | 'gone' | 'stall' | 'error';
 
 /** What the cache logs through; a winston logger fits. */
 export interface CacheLogger {
@@ -45,8 +45,6 @@ export interface ListWatchCacheOptions<T extends KubeObject> {
   pageSize?: number;
   /** Relist when the watch delivers nothing, not even a bookmark, for this long. Default 2 min (the API server sends a bookmark a minute). */
   stallTimeoutMs?: number;
-  /** Relist this often even when all is well (heals anything a watch could have missed). Default off. */
-  resyncRelistMs?: number;
   /** Server-side watch timeout is randomised in [this, 2 × this) seconds, as client-go does. Default 300. */
   watchTimeoutSeconds?: number;
   /** Delay before retrying after an error. Default 200 ms doubling to 30 s. */
@@ -148,10 +146,8 @@ export class ListWatchCache<T extends KubeObject> {
   /** Aborts the watch in progress; set while one is open. */
   private currentWatch: AbortController | undefined;
   /** Why the cache itself ended the current watch. */
-  private watchEndedBy: 'stall' | 'resync' | undefined;
+  private watchEndedBy: 'stall' | undefined;
   private stallTimer: NodeJS.Timeout | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private resyncDue = false;
   private consecutiveFailures = 0;
 
   constructor(private readonly options: ListWatchCacheOptions<T>) {
@@ -254,7 +250,7 @@ export class ListWatchCache<T extends KubeObject> {
       const ended = await this.watchOnce();
       if (stopped.aborted) break;
       this.restarted(ended.reason, ended.error);
-      needList = ended.reason === 'gone' || ended.reason === 'stall' || ended.reason === 'resync';
+      needList = ended.reason === 'gone' || ended.reason === 'stall';
       await this.pauseBeforeRetry(ended.reason, ended.healthy);
     }
     this.clearTimers();
@@ -263,7 +259,7 @@ export class ListWatchCache<T extends KubeObject> {
   /**
    * Only a watch that delivered something (or lasted a while) proves the connection healthy and
    * resets the backoff; so a server that fails every list, or every watch at once, is retried at
-   * a growing interval. Stall and resync are already rate-limited by their timers, and one 410
+   * a growing interval. A stall is already rate-limited by its timer, and one 410
    * is answered at once (relist), a second in a row with backoff.
    */
   private async pauseBeforeRetry(reason: RestartReason, healthy: boolean): Promise<void> {
@@ -271,7 +267,7 @@ export class ListWatchCache<T extends KubeObject> {
       this.consecutiveFailures = 0;
       return;
     }
-    if (reason === 'stall' || reason === 'resync') return;
+    if (reason === 'stall') return;
     if (reason === 'gone' && this.consecutiveFailures === 0) {
       this.consecutiveFailures++;
       return;
@@ -315,7 +311,6 @@ export class ListWatchCache<T extends KubeObject> {
     for (const old of previous.values()) {
       if (!next.get(old.metadata!.name!, old.metadata?.namespace)) events.push({ type: 'deleted', object: old });
     }
-    this.scheduleResync();
     this.options.logger?.debug('cache listed', { resource: this.resource.plural, objects: next.size, changes: events.length, resourceVersion });
     if (!this.synced) {
       this.synced = true;
@@ -329,7 +324,6 @@ export class ListWatchCache<T extends KubeObject> {
   private async watchOnce(): Promise<{ reason: RestartReason; healthy: boolean; error?: unknown }> {
     // stop() aborts `currentWatch`; a stop that came before it exists must be seen here.
     if (this.stopping.signal.aborted) return { reason: 'closed', healthy: true };
-    if (this.resyncDue) return { reason: 'resync', healthy: true };
     const controller = new AbortController();
     this.currentWatch = controller;
     this.watchEndedBy = undefined;
@@ -352,7 +346,7 @@ export class ListWatchCache<T extends KubeObject> {
           onEvent: (type, object) => {
             delivered = true;
             this.armStallTimer();
-            this.apply(type, object);
+            this.store(type, object);
           },
         },
         controller.signal,
@@ -367,7 +361,8 @@ export class ListWatchCache<T extends KubeObject> {
     }
   }
 
-  private apply(type: WatchEventType, object: T): void {
+  /** One watch event into the index (and to `onChange` when it changed anything). */
+  private store(type: WatchEventType, object: T): void {
     const resourceVersion = resourceVersionOf(object);
     if (resourceVersion) this.resourceVersion = resourceVersion;
     if (type === 'BOOKMARK' || !hasName(object)) return;
@@ -393,7 +388,7 @@ export class ListWatchCache<T extends KubeObject> {
   private restarted(reason: RestartReason, error?: unknown): void {
     const meta: Record<string, unknown> = { resource: this.resource.plural, reason, resourceVersion: this.resourceVersion };
     if (error !== undefined) meta.error = error instanceof Error ? error.message : String(error);
-    if (reason === 'closed' || reason === 'resync') this.options.logger?.debug('watch restarted', meta);
+    if (reason === 'closed') this.options.logger?.debug('watch restarted', meta);
     else this.options.logger?.warn('watch restarted', meta);
     try {
       this.options.onRestart?.(reason);
@@ -414,18 +409,7 @@ export class ListWatchCache<T extends KubeObject> {
     this.stallTimer = setTimeout(() => this.endWatch('stall'), this.stallTimeoutMs);
   }
 
-  private scheduleResync(): void {
-    clearTimeout(this.resyncTimer);
-    this.resyncDue = false;
-    const every = this.options.resyncRelistMs;
-    if (every === undefined || every <= 0) return;
-    this.resyncTimer = setTimeout(() => {
-      this.resyncDue = true;
-      this.endWatch('resync');
-    }, every);
-  }
-
-  private endWatch(why: 'stall' | 'resync'): void {
+  private endWatch(why: 'stall'): void {
     if (!this.currentWatch) return;
     this.watchEndedBy ??= why;
     this.currentWatch.abort();
@@ -433,8 +417,6 @@ export class ListWatchCache<T extends KubeObject> {
 
   private clearTimers(): void {
     clearTimeout(this.stallTimer);
-    clearTimeout(this.resyncTimer);
     this.stallTimer = undefined;
-    this.resyncTimer = undefined;
   }
 }

@@ -12,6 +12,7 @@
 // the process exits and restarts. On shutdown the holder releases the lease so a standby takes over
 // within one retry period.
 
+import { microTime } from './time.js';
 import type { KubeApi } from './api.js';
 import { isAlreadyExists, isConflict, isNotFound } from './api.js';
 import { RESOURCES } from './resources.js';
@@ -56,11 +57,6 @@ export class NotLeaderError extends Error {
     super(message);
     this.name = 'NotLeaderError';
   }
-}
-
-/** Kubernetes MicroTime: RFC 3339 with microseconds. */
-export function microTime(date: Date): string {
-  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
 type Attempt = { outcome: 'acquired' } | { outcome: 'held'; holder: string } | { outcome: 'conflict' };

@@ -1,14 +1,13 @@
-// Validator, pruner and defaulter for Kubernetes structural OpenAPI v3 schemas (CRD `openAPIV3Schema`),
-// with the API server's wording of errors. Used by catalog validation (Cilium rule schemas), the
-// test API server and the schema conformance tests. CEL rules (`x-kubernetes-validations`) are
-// checked only when the caller brings a CEL implementation (the test API server does); the
-// schemas catalog validation uses (Cilium's) have none.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+// Validator for Kubernetes structural OpenAPI v3 schemas (CRD `openAPIV3Schema`), with the API
+// server's wording of errors: catalog validation checks rules against Cilium's schemas and objects
+// against our CRDs with it. `pattern`s are Go (RE2) regular expressions and are compiled by an RE2
+// engine, never translated to JavaScript's. CEL rules (`x-kubernetes-validations`) are checked only
+// when the caller brings a CEL implementation (the test API server does).
+import { parseRfc3339 } from './time.js';
 import { isIPv4, isIPv6 } from 'node:net';
-import { join } from 'node:path';
-import v8 from 'node:v8';
-import { parseAllDocuments } from 'yaml';
+import { RE2JS } from 're2js';
 import { canonicalJson, jsonEqual } from '../render/canonical.js';
+import { isRecord } from './types.js';
 
 /** The subset of JSONSchemaProps that Kubernetes accepts in a structural CRD schema. */
 export interface JsonSchema {
@@ -137,14 +136,16 @@ export function formatSchemaError(error: SchemaError): string {
 // ---------------------------------------------------------------------------------------------
 // Paths are built lazily (a linked list) so that valid objects, the common case, allocate no strings.
 
-interface PathNode {
+/** A field path, built lazily from the leaf up. */
+export interface PathNode {
   parent: PathNode | null;
   key: string | number;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$-]*$/;
 
-function pathString(node: PathNode | null): string {
+/** The path as the API server prints it, e.g. `spec.ingress[0].toPorts`. */
+export function pathString(node: PathNode | null): string {
   const parts: (string | number)[] = [];
   for (let n = node; n !== null; n = n.parent) parts.push(n.key);
   let out = '';
@@ -192,89 +193,24 @@ interface Compiled {
 
 const compiled = new WeakMap<object, Compiled>();
 
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-// Go's regexp (RE2) never backtracks; several Cilium patterns (`^([-a-zA-Z0-9_]+[.]?)+$`) are
-// exponential under a backtracking engine. V8's linear engine (`l` flag) has RE2's guarantee but is
-// 15-30x slower, so it only takes risky patterns (a quantified group that itself contains a
-// quantifier or an alternation) on inputs long enough for backtracking to blow up.
-// The flag is held in a variable: linters only know the standard flags.
-const LINEAR_FLAG = 'l';
-const BACKTRACKING_SAFE_LENGTH = 16;
-let linearRegExpAvailable: boolean | undefined;
-
-function linearEngine(): boolean {
-  if (linearRegExpAvailable === undefined) {
-    try {
-      v8.setFlagsFromString('--enable-experimental-regexp-engine');
-      new RegExp('a', LINEAR_FLAG);
-      linearRegExpAvailable = true;
-    } catch {
-      linearRegExpAvailable = false;
-    }
-  }
-  return linearRegExpAvailable;
-}
-
-/** Whether a quantified group contains a quantifier or `|` (the shapes that backtrack exponentially). */
-export function isBacktrackingRisky(pattern: string): boolean {
-  const groups: { inner: boolean }[] = [];
-  let inClass = false;
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i]!;
-    if (ch === '\\') {
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (ch === ']') inClass = false;
-      continue;
-    }
-    if (ch === '[') inClass = true;
-    else if (ch === '(') groups.push({ inner: false });
-    else if (ch === ')') {
-      const group = groups.pop();
-      const next = pattern[i + 1];
-      const quantified = next === '*' || next === '+' || next === '?' || next === '{';
-      if (group?.inner && quantified) return true;
-      if (group?.inner || quantified) for (const g of groups) g.inner = true;
-    } else if (ch === '*' || ch === '+' || ch === '?' || ch === '{' || ch === '|') {
-      if (ch === '?' && pattern[i - 1] === '(') continue;
-      for (const g of groups) g.inner = true;
-    }
-  }
-  return false;
-}
-
 type Matcher = (value: string) => boolean;
 
-function compilePattern(pattern: string): Matcher | null {
-  const source = translateRe2(pattern);
-  let backtracking: RegExp;
+/**
+ * A `pattern` as the API server applies it: Go's regexp (RE2 syntax, so `\\PC`, `\\z` and the rest
+ * mean what they mean in Go; linear time, so no input makes it backtrack), matched anywhere in the
+ * value unless the pattern anchors itself. Undefined for a pattern RE2 cannot compile: the server
+ * refuses such a CRD, so there is nothing to check against.
+ */
+function compilePattern(pattern: string): Matcher | undefined {
+  let compiled: RE2JS;
   try {
-    backtracking = new RegExp(source);
+    compiled = RE2JS.compile(pattern);
   } catch {
-    // A pattern JavaScript cannot express: be lenient rather than reject every value.
-    return null;
+    return undefined;
   }
-  if (!isBacktrackingRisky(source) || !linearEngine()) return (v) => backtracking.test(v);
-  let linear: RegExp;
-  try {
-    linear = new RegExp(source, LINEAR_FLAG);
-  } catch {
-    return (v) => backtracking.test(v);
-  }
-  return (v) => (v.length < BACKTRACKING_SAFE_LENGTH ? backtracking : linear).test(v);
+  return (value) => compiled.matcher(value).find();
 }
 
-/** The few RE2 spellings JavaScript writes differently. */
-function translateRe2(pattern: string): string {
-  return pattern.replace(/\\z/g, '$').replace(/\\A/g, '^');
-}
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const UUID = /^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$/;
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
@@ -295,8 +231,8 @@ function isCidr(value: string): boolean {
 
 /** String formats the server checks; formats it does not know are accepted, as the real server does. */
 const STRING_FORMATS: Record<string, (s: string) => boolean> = {
-  'date-time': (s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s.replace(' ', 'T'))),
-  datetime: (s) => RFC3339.test(s) && !Number.isNaN(Date.parse(s.replace(' ', 'T'))),
+  'date-time': (s) => parseRfc3339(s) !== undefined,
+  datetime: (s) => parseRfc3339(s) !== undefined,
   date: (s) => DATE.test(s) && !Number.isNaN(Date.parse(s)),
   cidr: isCidr,
   ipv4: (s) => isIPv4(s),
@@ -424,7 +360,7 @@ function addStringChecks(schema: JsonSchema, checks: Check[]): void {
   }
   if (pattern !== undefined) {
     const matches = compilePattern(pattern);
-    if (matches !== null) {
+    if (matches !== undefined) {
       checks.push((v, path, ctx) => {
         if (typeof v === 'string' && !matches(v)) {
           const p = pathString(path);
@@ -541,7 +477,8 @@ function addArrayChecks(schema: JsonSchema, checks: Check[]): void {
 }
 
 // ObjectMeta is handled by the API server itself, not the CRD schema.
-const ROOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata']);
+/** Fields at the root of an object (and of an embedded resource) that the server checks itself. */
+export const ROOT_FIELDS = new Set(['apiVersion', 'kind', 'metadata']);
 
 function addObjectChecks(schema: JsonSchema, checks: Check[], root: boolean): void {
   const properties = schema.properties ?? {};
@@ -774,144 +711,6 @@ function isBlocking(e: SchemaError): boolean {
     e.message.startsWith('Too many') ||
     e.message.includes(' in body must be of type ')
   );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pruning and defaulting, in the order the server applies them on a write.
-
-/**
- * Returns a copy of `value` without the fields `schema` does not declare, as the API server stores
- * it. When `dropped` is given, the paths of the removed fields are appended to it (the server's
- * "unknown field" warnings), in the format of SchemaError paths.
- */
-export function pruneUnknownFields(schema: unknown, value: unknown, dropped?: string[]): unknown {
-  if (!isRecord(schema)) throw new TypeError('schema must be an object (a CRD openAPIV3Schema)');
-  return prune(schema as JsonSchema, value, true, null, dropped);
-}
-
-function prune(schema: JsonSchema, value: unknown, root: boolean, path: PathNode | null, dropped: string[] | undefined): unknown {
-  if (Array.isArray(value)) {
-    const items = schema.items;
-    return items ? value.map((item, i) => prune(items, item, false, dropped ? { parent: path, key: i } : null, dropped)) : structuredCloneJson(value);
-  }
-  if (!isRecord(value)) return value;
-  const properties = schema.properties;
-  const additional = schema.additionalProperties;
-  const preserve = schema['x-kubernetes-preserve-unknown-fields'] === true || additional === true;
-  const embedded = schema['x-kubernetes-embedded-resource'] === true;
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
-    const field = value[key];
-    const sub = properties?.[key];
-    const child = () => (dropped ? { parent: path, key } : null);
-    if ((root || embedded) && ROOT_FIELDS.has(key)) {
-      out[key] = structuredCloneJson(field);
-    } else if (sub) {
-      out[key] = prune(sub, field, false, child(), dropped);
-    } else if (isRecord(additional)) {
-      out[key] = prune(additional as JsonSchema, field, false, child(), dropped);
-    } else if (preserve) {
-      out[key] = structuredCloneJson(field);
-    } else if (dropped) {
-      dropped.push(pathString({ parent: path, key }));
-    }
-  }
-  return out;
-}
-
-function structuredCloneJson(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map(structuredCloneJson);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) out[key] = structuredCloneJson((value as Record<string, unknown>)[key]);
-  return out;
-}
-
-/**
- * Applies `default`s to absent fields and drops `null`s of non-nullable fields that have no
- * default, like the API server's structural defaulting. Mutates and returns `value`.
- */
-export function applyDefaults(schema: unknown, value: unknown): unknown {
-  if (!isRecord(schema)) throw new TypeError('schema must be an object (a CRD openAPIV3Schema)');
-  defaultInPlace(schema as JsonSchema, value);
-  return value;
-}
-
-/** The properties of a schema node that have a default, computed once per node. */
-const defaultedProperties = new WeakMap<JsonSchema, [string, unknown][]>();
-
-function defaultsOf(schema: JsonSchema): [string, unknown][] {
-  let list = defaultedProperties.get(schema);
-  if (!list) {
-    list = Object.entries(schema.properties ?? {})
-      .filter(([, sub]) => sub.default !== undefined)
-      .map(([key, sub]) => [key, sub.default]);
-    defaultedProperties.set(schema, list);
-  }
-  return list;
-}
-
-function defaultInPlace(schema: JsonSchema, value: unknown): void {
-  if (Array.isArray(value)) {
-    if (schema.items) for (const item of value) defaultInPlace(schema.items, item);
-    return;
-  }
-  if (!isRecord(value)) return;
-  const properties = schema.properties;
-  for (const [key, fallback] of defaultsOf(schema)) {
-    const current = value[key];
-    if (current === undefined || (current === null && properties![key]!.nullable !== true)) value[key] = structuredCloneJson(fallback);
-  }
-  const additional = isRecord(schema.additionalProperties) ? (schema.additionalProperties as JsonSchema) : undefined;
-  // Only the fields present need a visit: absent ones have no nulls and got their defaults above.
-  for (const key of Object.keys(value)) {
-    const sub = properties?.[key] ?? additional;
-    if (!sub) continue;
-    const current = value[key];
-    if (current === null) {
-      if (sub.nullable !== true) delete value[key];
-    } else if (typeof current === 'object') {
-      defaultInPlace(sub, current);
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// CRD files.
-
-/**
- * Reads CRDs from YAML files (multi-document); a directory stands for its `*.yaml`/`*.yml`
- * files in name order. Documents that are not CRDs are skipped.
- */
-export function loadCrdFiles(paths: string[]): CustomResourceDefinition[] {
-  const crds: CustomResourceDefinition[] = [];
-  for (const file of expandPaths(paths)) {
-    const docs = parseAllDocuments(readFileSync(file, 'utf8'));
-    for (const doc of docs) {
-      if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0]!.message}`);
-      const obj: unknown = doc.toJS({ maxAliasCount: -1 });
-      if (!isRecord(obj) || obj.kind !== 'CustomResourceDefinition') continue;
-      if (obj.apiVersion !== 'apiextensions.k8s.io/v1') {
-        throw new Error(`${file}: only apiextensions.k8s.io/v1 CustomResourceDefinitions are supported`);
-      }
-      crds.push(obj as unknown as CustomResourceDefinition);
-    }
-  }
-  return crds;
-}
-
-function expandPaths(paths: string[]): string[] {
-  const files: string[] = [];
-  for (const p of paths) {
-    if (statSync(p).isDirectory()) {
-      for (const name of readdirSync(p).sort()) {
-        if (name.endsWith('.yaml') || name.endsWith('.yml')) files.push(join(p, name));
-      }
-    } else {
-      files.push(p);
-    }
-  }
-  return files;
 }
 
 /** The `openAPIV3Schema` of `version`, or of the storage version (else the first served one). */

@@ -63,6 +63,25 @@ export interface PolicyObject extends KubeObject {
   spec: CiliumPolicySpec;
 }
 
+/** A CNP or CCNP as the API returns it: ours, someone else's, or ours edited by someone else. */
+export interface ObservedPolicy extends KubeObject {
+  kind: PolicyObject['kind'];
+  metadata: PolicyObject['metadata'] & { resourceVersion?: string; uid?: string };
+  spec?: unknown;
+  /** Cilium enforces `specs[]` alongside `spec`; we never generate it, so any is someone's edit. */
+  specs?: unknown;
+}
+
+/** `Kind/namespace/name`: one object's identity. */
+export function objectKey(object: { kind?: string; metadata?: { namespace?: string; name?: string } }): string {
+  return `${object.kind}/${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
+}
+
+/** The namespace is being deleted: its objects go with it, and nothing new can be written into it. */
+export function isTerminating(namespace: Namespace): boolean {
+  return namespace.metadata?.deletionTimestamp !== undefined || namespace.status?.phase === 'Terminating';
+}
+
 /** A JSON object (not an array, not null). */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

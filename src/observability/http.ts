@@ -11,15 +11,6 @@ export interface ListenAddress {
   port: number;
 }
 
-/** `:8080` (every address), `0.0.0.0:8080`, `127.0.0.1:0`, `[::1]:8080` → host and port. */
-export function parseListenAddress(value: string): ListenAddress | undefined {
-  const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value);
-  if (!match) return undefined;
-  const port = Number(match[3]);
-  if (port > 65535) return undefined;
-  return { host: match[1] ?? (match[2] === '' ? undefined : match[2]!), port };
-}
-
 export interface RunningServer {
   address: ListenAddress;
   close(): Promise<void>;

@@ -7,7 +7,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { RestartReason } from '../kube/informer.js';
 import type { ReconcileOutcome, WorkQueueMetrics } from '../reconcile/workqueue.js';
 
-export interface ClusterSnapshot {
+export interface GaugeSnapshot {
   /** Namespaces with the escape hatch on → Unix seconds it was first seen disabled (undefined if not yet recorded). */
   enforcementDisabled: ReadonlyMap<string, number | undefined>;
   /** Profile name (or `none`) → non-protected namespaces using it. */
@@ -48,11 +48,11 @@ const WATCHED_RESOURCES = [
   'ciliumclusterwidenetworkpolicies',
   'configmaps',
 ] as const;
-const WATCH_RESTART_REASONS: readonly RestartReason[] = ['closed', 'gone', 'stall', 'error', 'resync'];
+const WATCH_RESTART_REASONS: readonly RestartReason[] = ['closed', 'gone', 'stall', 'error'];
 
 export class OperatorMetrics implements WorkQueueMetrics {
   readonly registry = new Registry();
-  private snapshot: () => ClusterSnapshot | undefined = () => undefined;
+  private snapshot: () => GaugeSnapshot | undefined = () => undefined;
   private leading: () => boolean = () => false;
 
   readonly reconcileTotal = new Counter({
@@ -107,7 +107,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
 
   constructor(version: string) {
     // The gauges' collect() runs with the gauge as `this`; read the snapshot through a closure.
-    const read = (): ClusterSnapshot | undefined => this.snapshot();
+    const read = (): GaugeSnapshot | undefined => this.snapshot();
     const leading = (): boolean => this.leading();
     collectDefaultMetrics({ register: this.registry });
     this.buildInfo.set({ version }, 1);
@@ -211,7 +211,7 @@ export class OperatorMetrics implements WorkQueueMetrics {
   }
 
   /** Where the scrape-time gauges read the cluster's state from (the operator's caches). */
-  setSnapshotSource(source: () => ClusterSnapshot | undefined): void {
+  setSnapshotSource(source: () => GaugeSnapshot | undefined): void {
     this.snapshot = source;
   }
 

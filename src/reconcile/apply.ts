@@ -8,10 +8,9 @@ import { MANAGED_BY_LABEL } from '../config.js';
 import type { KubeApi } from '../kube/api.js';
 import { isAlreadyExists, isConflict, isNotFound } from '../kube/api.js';
 import { RESOURCES, type ResourceRef } from '../kube/resources.js';
-import type { PolicyKind, PolicyObject } from '../kube/types.js';
+import { type PolicyKind, type PolicyObject, objectKey, type ObservedPolicy } from '../kube/types.js';
 import type { Logger } from '../observability/logger.js';
-import { objectKey } from '../render/render.js';
-import { holdReplaced, isInSync, isOwned, rewritten, type ObservedPolicy, type PolicyDiff } from './diff.js';
+import { holdReplaced, isInSync, isOwned, rewritten, type PolicyDiff } from './diff.js';
 import type { LabelKeys } from '../config.js';
 
 export interface ApplyOutcome {
@@ -81,8 +80,11 @@ export class DriftTracker {
     entries.set(objectKey(desired), this.hash(desired));
   }
 
-  /** The object differs from (or lacks) a desired content we had already applied: someone else changed it. */
-  isDrift(desired: PolicyObject): boolean {
+  /**
+   * We had already applied exactly this desired content: finding the object changed or gone again
+   * (so that it must be written again) is drift someone else caused, not a change of ours.
+   */
+  alreadyApplied(desired: PolicyObject): boolean {
     return this.remembered(desired) === this.hash(desired);
   }
 
@@ -132,7 +134,7 @@ export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: 
     const resource = policyResource(object.kind);
     try {
       await api.create(resource, object);
-      if (drift.isDrift(object)) context.onDriftCorrected(object.kind);
+      if (drift.alreadyApplied(object)) context.onDriftCorrected(object.kind);
       outcome.created.push(displayName(object));
     } catch (error) {
       if (!isAlreadyExists(error)) throw error;
@@ -158,7 +160,7 @@ export async function applyDiff(context: ApplyContext, diff: PolicyDiff, drift: 
       continue;
     }
     await api.update(policyResource(object.kind), next);
-    if (drift.isDrift(object)) context.onDriftCorrected(object.kind);
+    if (drift.alreadyApplied(object)) context.onDriftCorrected(object.kind);
     drift.noteInSync(object);
     outcome.updated.push(displayName(object));
   }

@@ -3,18 +3,10 @@
 // applies creates and updates before deletes (make-before-break).
 
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, type LabelKeys } from '../config.js';
-import type { KubeObject, PolicyObject } from '../kube/types.js';
+import { objectKey, type KubeObject, type ObservedPolicy, type PolicyObject } from '../kube/types.js';
 import { jsonEqual } from '../render/canonical.js';
 import { generatedSource } from '../render/policies.js';
-import { objectKey, type RetainRule } from '../render/render.js';
-
-export interface ObservedPolicy extends KubeObject {
-  kind: PolicyObject['kind'];
-  metadata: PolicyObject['metadata'] & { resourceVersion?: string; uid?: string };
-  spec?: unknown;
-  /** Cilium enforces `specs[]` alongside `spec`; we never generate it, so any is someone's edit. */
-  specs?: unknown;
-}
+import type { RetainRule } from '../render/render.js';
 
 export interface PolicyDiff {
   create: PolicyObject[];

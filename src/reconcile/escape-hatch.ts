@@ -3,11 +3,12 @@
 // leader changes neither reset nor delay the 24-hour alert. Pure: computes the next record from the
 // current one and the namespaces' intents.
 
+import { formatTime, parseRfc3339 } from '../kube/time.js';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../config.js';
 import type { KubeObject } from '../kube/types.js';
 import type { NamespaceIntent } from '../labels.js';
 
-export const STATE_CONFIGMAP_NAME = 'netpol-profiles-state';
+export const RECORD_CONFIGMAP_NAME = 'netpol-profiles-state';
 /** Data key per namespace: `disabled-since.<namespace>` → RFC 3339 time (seconds precision). */
 const KEY_PREFIX = 'disabled-since.';
 
@@ -20,22 +21,6 @@ export interface RecordProblem {
   namespace: string;
   value: string;
   reason: 'Unparsable' | 'InFuture';
-}
-
-// RFC 3339 (the profile ISO 8601 the record is written in), nothing looser: `Date.parse` alone takes
-// "1" as the year 2001 and "garbage 2020" as a date.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-
-/** Unix seconds of an RFC 3339 time, or undefined when the text is not one (or names a day that does not exist). */
-export function parseRfc3339(value: string): number | undefined {
-  const match = RFC3339.exec(value);
-  if (!match) return undefined;
-  const [year, month, day, hour, minute, second] = match.slice(1, 7).map(Number) as [number, number, number, number, number, number];
-  if (month < 1 || month > 12 || hour > 23 || minute > 59 || second > 60) return undefined;
-  const lastDay = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day < 1 || day > lastDay) return undefined;
-  const millis = Date.parse(value);
-  return Number.isFinite(millis) ? Math.floor(millis / 1000) : undefined;
 }
 
 /**
@@ -64,7 +49,7 @@ export function readDisabledSince(configMap: ConfigMap | undefined, nowSeconds =
 }
 
 export function formatSince(seconds: number): string {
-  return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return formatTime(new Date(seconds * 1000));
 }
 
 /**
@@ -159,11 +144,11 @@ export function nextEscapeHatchState(
   return { data: Object.fromEntries(Object.entries(data).sort(([a], [b]) => (a < b ? -1 : 1))), disabled, restored, dropped, corrected, changed };
 }
 
-export function stateConfigMap(namespace: string, data: Record<string, string>): ConfigMap {
+export function recordConfigMap(namespace: string, data: Record<string, string>): ConfigMap {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: { name: STATE_CONFIGMAP_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
+    metadata: { name: RECORD_CONFIGMAP_NAME, namespace, labels: { [MANAGED_BY_LABEL]: MANAGED_BY_VALUE } },
     data,
   };
 }

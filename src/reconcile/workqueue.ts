@@ -1,5 +1,10 @@
-// Keyed work queue that drives a reconciler (client-go / controller-runtime semantics): one entry
-// per key, never two reconciles of one key at once, per-key backoff, bounded concurrency, two lanes.
+// Keyed work queue that drives a reconciler (client-go / controller-runtime semantics). p-queue runs
+// the workers: bounded concurrency, and priority (live changes before the start-up backlog and
+// resyncs). On top, the keyed layer is ours: one entry per key, never two reconciles of one key at
+// once (a key added while it runs runs once more afterwards), per-key backoff counted once per retry
+// interval, Retry-After, delayed re-adds, and a drain that aborts in-flight work after a timeout.
+
+import PQueue from 'p-queue';
 
 /** What a reconcile asks the queue to do next. `requeueAfter` is in milliseconds. */
 export interface ReconcileResult {
@@ -50,6 +55,9 @@ export interface ShutDownOptions {
   drainTimeoutMs?: number;
 }
 
+/** p-queue priorities of the two lanes (higher runs first; FIFO within one). */
+const LANE_PRIORITY: Record<AddPriority, number> = { normal: 1, low: 0 };
+
 interface DelayedAdd {
   /** performance.now() at which the key becomes ready. */
   readyAt: number;
@@ -63,20 +71,26 @@ const DEFAULT_BACKOFF_CAP_MS = 1_000_000;
 export class WorkQueue {
   private readonly controller: string;
   private readonly reconcile: ReconcileFunction;
-  private readonly concurrency: number;
   private readonly backoffBaseMs: number;
   private readonly backoffCapMs: number;
   private readonly metrics: WorkQueueMetrics | undefined;
   private readonly onError: WorkQueueOptions['onError'];
 
-  // Ready keys in insertion order (a Set is an ordered, deduplicated FIFO). A key is in at most
-  // one lane and never in a lane while it is processing.
-  private readonly normalLane = new Set<string>();
-  private readonly lowLane = new Set<string>();
+  private readonly workers: PQueue;
+  /** Keys ready to run and not started, with their lane: each at most once, never while processing. */
+  private readonly ready = new Map<string, AddPriority>();
+  /**
+   * Ready keys of the current synchronous burst, handed to the workers in a microtask, normal lane
+   * first: every add of a burst (an informer's list, then a live event) is ordered by lane before
+   * the first key starts.
+   */
+  private readonly burst = new Set<string>();
   private readonly processing = new Set<string>();
   /** Keys added while processing ("dirty"): queued again, in this lane, when their run ends. */
   private readonly rerun = new Map<string, AddPriority>();
   private readonly delayed = new Map<string, DelayedAdd>();
+  /** Keys added with `coalesceMs`, waiting for their time: further coalesced adds of them are absorbed. */
+  private readonly coalescing = new Map<string, NodeJS.Timeout>();
   /** Keys whose last failure carried Retry-After: no run before this performance.now() time, whatever adds them. */
   private readonly notBefore = new Map<string, number>();
   /**
@@ -88,7 +102,6 @@ export class WorkQueue {
   private readonly failures = new Map<string, { count: number; retryPending: boolean }>();
 
   private readonly abortController = new AbortController();
-  private pumpScheduled = false;
   private shuttingDown = false;
   private drained: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
@@ -96,14 +109,13 @@ export class WorkQueue {
   constructor(options: WorkQueueOptions) {
     this.controller = options.controller;
     this.reconcile = options.reconcile;
-    this.concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.backoffBaseMs = options.backoffBaseMs ?? DEFAULT_BACKOFF_BASE_MS;
     this.backoffCapMs = options.backoffCapMs ?? DEFAULT_BACKOFF_CAP_MS;
     this.metrics = options.metrics;
     this.onError = options.onError;
-    if (!Number.isInteger(this.concurrency) || this.concurrency < 1) {
-      throw new RangeError(`concurrency must be a positive integer, got ${this.concurrency}`);
-    }
+    const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
+    if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
+    this.workers = new PQueue({ concurrency });
     const external = options.signal;
     if (external?.aborted) this.abortController.abort(external.reason);
     else external?.addEventListener('abort', () => this.abortController.abort(external.reason), { once: true });
@@ -112,10 +124,15 @@ export class WorkQueue {
 
   /**
    * Queues `key` unless it is already waiting. A key being processed runs once more afterwards.
-   * A normal add promotes a key waiting in the low lane. Ignored after shutDown.
+   * A normal add promotes a key waiting in the low lane. With `coalesceMs`, the key is queued that
+   * long after this add, and further coalesced adds until then are absorbed. Ignored after shutDown.
    */
-  add(key: string, options: { priority?: AddPriority } = {}): void {
+  add(key: string, options: { priority?: AddPriority; coalesceMs?: number } = {}): void {
     if (this.shuttingDown) return;
+    if (options.coalesceMs !== undefined && options.coalesceMs > 0) {
+      this.addCoalesced(key, options.coalesceMs);
+      return;
+    }
     const priority = options.priority ?? 'normal';
     const wait = (this.notBefore.get(key) ?? 0) - performance.now();
     if (wait > 0 && !this.processing.has(key)) {
@@ -128,23 +145,27 @@ export class WorkQueue {
       if (this.rerun.get(key) !== 'normal') this.rerun.set(key, priority);
       return;
     }
-    if (this.normalLane.has(key)) return;
-    if (this.lowLane.has(key)) {
-      if (priority === 'low') return;
-      this.lowLane.delete(key);
+    const waiting = this.ready.get(key);
+    if (waiting === 'normal' || (waiting === 'low' && priority === 'low')) return;
+    this.ready.set(key, priority);
+    if (waiting === 'low') {
+      // Promoted: to the end of the normal lane, whether the workers have it already or not yet.
+      if (this.burst.delete(key)) this.burst.add(key);
+      else this.workers.setPriority(key, LANE_PRIORITY.normal);
+      return;
     }
-    (priority === 'normal' ? this.normalLane : this.lowLane).add(key);
     this.depthChanged();
-    this.schedulePump();
+    if (this.burst.size === 0) queueMicrotask(() => this.handOver());
+    this.burst.add(key);
   }
 
   /** Keys ready to run (both lanes); not counting keys processing or waiting on a delay. */
   len(): number {
-    return this.normalLane.size + this.lowLane.size;
+    return this.ready.size;
   }
 
   /**
-   * Resolves once nothing is queued, processing, or delayed with a time already reached.
+   * Resolves once nothing is queued, processing, coalescing, or delayed with a time already reached.
    * Delayed re-adds due in the future (backoff, requeueAfter) do not keep the queue busy.
    */
   waitForIdle(): Promise<void> {
@@ -160,15 +181,19 @@ export class WorkQueue {
     if (this.drained) return this.drained;
     this.shuttingDown = true;
     const hadQueued = this.len() > 0;
-    this.normalLane.clear();
-    this.lowLane.clear();
+    this.workers.clear();
+    this.ready.clear();
+    this.burst.clear();
     this.rerun.clear();
     for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
+    for (const timer of this.coalescing.values()) clearTimeout(timer);
+    this.coalescing.clear();
     this.notBefore.clear();
     if (hadQueued) this.depthChanged();
 
-    const inFlightDone = this.waitForIdle();
+    // The workers' own idle: nothing is queued any more, so this is the in-flight reconciles ending.
+    const inFlightDone = this.workers.onIdle();
     const drainTimeoutMs = options.drainTimeoutMs;
     if (drainTimeoutMs === undefined || !Number.isFinite(drainTimeoutMs)) {
       this.drained = inFlightDone;
@@ -179,28 +204,23 @@ export class WorkQueue {
     return this.drained;
   }
 
-  // Picking work in a microtask lets every add made in one synchronous burst (an informer's
-  // list, then a live event) be ordered by lane before the first key is taken.
-  private schedulePump(): void {
-    if (this.pumpScheduled) return;
-    this.pumpScheduled = true;
-    queueMicrotask(() => {
-      this.pumpScheduled = false;
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (!this.shuttingDown && this.processing.size < this.concurrency) {
-      const key = takeFirst(this.normalLane) ?? takeFirst(this.lowLane);
-      if (key === undefined) return;
-      this.processing.add(key);
-      this.depthChanged();
-      void this.run(key);
+  /** Hands the burst to the workers, normal lane first (p-queue keeps FIFO order within a priority). */
+  private handOver(): void {
+    const keys = [...this.burst];
+    this.burst.clear();
+    for (const lane of ['normal', 'low'] as const) {
+      for (const key of keys) {
+        if (this.ready.get(key) !== lane) continue;
+        void this.workers.add(() => this.run(key), { priority: LANE_PRIORITY[lane], id: key });
+      }
     }
   }
 
+  /** One reconcile of `key`, started by the workers; never throws (the outcome goes to metrics and onError). */
   private async run(key: string): Promise<void> {
+    if (!this.ready.delete(key)) return; // dropped by shutDown after it was handed over
+    this.processing.add(key);
+    this.depthChanged();
     const started = performance.now();
     let outcome: ReconcileOutcome;
     let failure: unknown;
@@ -234,7 +254,6 @@ export class WorkQueue {
       this.rerun.delete(key);
       this.add(key, { priority: rerunPriority });
     }
-    this.schedulePump();
     this.metrics?.reconcileFinished(this.controller, outcome, durationSeconds);
     if (outcome === 'error') this.onError?.(key, failure, retryInMs);
     this.notifyIfIdle();
@@ -255,6 +274,19 @@ export class WorkQueue {
     this.failures.set(key, { count, retryPending: true });
     const backoff = Math.min(this.backoffCapMs, this.backoffBaseMs * 2 ** Math.min(count - 1, 64));
     return Math.max(backoff, retryAfterMs);
+  }
+
+  /** One add of `key` `delayMs` from the first coalesced add, however many follow in between. */
+  private addCoalesced(key: string, delayMs: number): void {
+    if (this.coalescing.has(key)) return;
+    this.coalescing.set(
+      key,
+      setTimeout(() => {
+        this.coalescing.delete(key);
+        this.add(key);
+        this.notifyIfIdle();
+      }, delayMs),
+    );
   }
 
   /** Re-adds `key` after `delayMs`; if a re-add is already pending, the earlier one wins. */
@@ -285,8 +317,9 @@ export class WorkQueue {
     this.delayed.delete(key);
   }
 
-  private isIdle(): boolean {
-    if (this.len() > 0 || this.processing.size > 0) return false;
+  /** Nothing queued, processing, coalescing, or delayed with a time already reached. */
+  isIdle(): boolean {
+    if (this.len() > 0 || this.processing.size > 0 || this.coalescing.size > 0) return false;
     const now = performance.now();
     for (const { readyAt } of this.delayed.values()) {
       if (readyAt <= now) return false;
@@ -304,13 +337,6 @@ export class WorkQueue {
   private depthChanged(): void {
     this.metrics?.depthChanged(this.controller, this.len());
   }
-}
-
-function takeFirst(lane: Set<string>): string | undefined {
-  const first = lane.values().next();
-  if (first.done) return undefined;
-  lane.delete(first.value);
-  return first.value;
 }
 
 /** The API layer's TooManyRequests error carries `retryAfterSeconds`; anything else counts as 0. */

@@ -33,10 +33,8 @@ export interface RetainRule {
   source?: string;
 }
 
-export interface NamespaceRender {
+export interface NamespaceRender extends DesiredObjects {
   intent: NamespaceIntent;
-  objects: PolicyObject[];
-  retain: RetainRule[];
 }
 
 export function catalogNames(catalog: Catalog): CatalogNames {
@@ -48,12 +46,13 @@ export function catalogNames(catalog: Catalog): CatalogNames {
   };
 }
 
-/** The namespace's own objects: `profile-<P>` and `access-<S>` (none for a protected namespace). */
+/** The namespace's own objects from its labels (tests and what-ifs; the operator holds the intent already). */
 export function renderNamespace(namespace: NamespaceInput, catalog: Catalog, config: RenderConfig): NamespaceRender {
   const intent = evaluateNamespace(namespace.name, namespace.labels, catalogNames(catalog), config);
   return renderIntent(intent, catalog, config);
 }
 
+/** The namespace's own objects, `profile-<P>` and `access-<S>` (none for a protected namespace): the namespace controller's desired state. */
 export function renderIntent(intent: NamespaceIntent, catalog: Catalog, config: RenderConfig): NamespaceRender {
   const objects: PolicyObject[] = [];
   const retain: RetainRule[] = [];
@@ -98,83 +97,92 @@ export function unappliedProfileNamespaces(intents: Iterable<NamespaceIntent>, h
   return names.sort();
 }
 
-/** The cluster-wide objects: the escape hatch and one CCNP per baseline. */
-export function renderClusterPolicies(
+/** What the cluster holds beyond the namespaces' labels, where it changes what should exist. */
+export interface ClusterFacts {
+  /** The namespace holds a profile policy of ours (see `unappliedProfileNamespaces`). Offline: none does. */
+  hasProfilePolicy?(namespace: string): boolean;
+  /** Objects can be written into the namespace: it exists and is not being deleted. Offline: every namespace. */
+  isWritable?(namespace: string): boolean;
+}
+
+/**
+ * The cluster-wide objects (the escape hatch and one CCNP per baseline) and what rejected
+ * baselines keep: the cluster-objects controller's desired state.
+ */
+export function renderClusterObjects(
+  intents: Iterable<NamespaceIntent>,
   catalog: Catalog,
   config: RenderConfig,
-  unappliedProfiles: readonly string[] = [],
-): { objects: PolicyObject[]; retain: RetainRule[] } {
+  facts: ClusterFacts = {},
+): DesiredObjects {
+  const unapplied = unappliedProfileNamespaces(intents, facts.hasProfilePolicy ?? (() => false));
   const objects: PolicyObject[] = [renderEscapeHatchPolicy(config.keys)];
-  for (const baseline of catalog.baselines.values()) objects.push(renderBaselinePolicy(baseline, config, unappliedProfiles));
+  for (const baseline of catalog.baselines.values()) objects.push(renderBaselinePolicy(baseline, config, unapplied));
   const retain = [...catalog.rejected.baselines].map((source): RetainRule => ({ namespace: undefined, sourceType: 'baseline', source }));
   return { objects, retain };
 }
 
-/** A SharedService that fails validation keeps the `access-<S>-ingress` it had, wherever it is. */
-export function rejectedServiceRetain(catalog: Catalog, names: Iterable<string> = catalog.rejected.services): RetainRule[] {
-  return [...names]
-    .filter((name) => catalog.rejected.services.has(name))
-    .map((source): RetainRule => ({ namespace: undefined, anyNamespace: true, sourceType: 'access-ingress', source }));
-}
-
-/** Objects that do not belong to one client namespace: baselines, the escape hatch, access-ingress. */
-export function renderSharedPolicies(
+/**
+ * `access-<S>-ingress` of one SharedService, in its home namespace, allowing the `granted`
+ * namespaces: the shared-service controller's desired state. Nothing is written into a home that is
+ * not writable, and what is there is kept (it goes with the namespace); a SharedService that fails
+ * validation keeps the object it had, wherever it is.
+ */
+export function renderSharedService(
+  name: string,
   catalog: Catalog,
-  intents: readonly NamespaceIntent[],
+  granted: readonly string[],
   config: RenderConfig,
-  unappliedProfiles: readonly string[] = [],
-): PolicyObject[] {
-  const objects = renderClusterPolicies(catalog, config, unappliedProfiles).objects;
-  const grants = grantsByService(intents);
-  for (const service of catalog.services.values()) {
-    const policy = renderAccessIngressPolicy(service, grants.get(service.name) ?? [], config.keys);
-    if (policy) objects.push(policy);
+  facts: ClusterFacts = {},
+): DesiredObjects {
+  const retain: RetainRule[] = [];
+  if (catalog.rejected.services.has(name)) retain.push({ namespace: undefined, anyNamespace: true, sourceType: 'access-ingress', source: name });
+  const service = catalog.services.get(name);
+  const policy = service?.manageIngress ? renderAccessIngressPolicy(service, granted, config.keys) : undefined;
+  if (!policy) return { objects: [], retain };
+  if (facts.isWritable && !facts.isWritable(policy.metadata.namespace!)) {
+    retain.push({ namespace: policy.metadata.namespace, sourceType: 'access-ingress', source: name });
+    return { objects: [], retain };
   }
-  return objects;
+  return { objects: [policy], retain };
 }
 
-export interface RenderResult {
+export interface DesiredObjects {
+  objects: PolicyObject[];
+  retain: RetainRule[];
+}
+
+export interface RenderResult extends DesiredObjects {
   /** Every desired object, sorted by `compareObjects`. */
   objects: PolicyObject[];
   /** One intent per namespace, sorted by name. */
   namespaces: NamespaceIntent[];
-  retain: RetainRule[];
 }
 
-/**
- * Everything that should exist. `hasProfilePolicy` says whether a namespace holds a profile policy
- * of ours (the operator and `status` know; offline there is none), which decides whether a namespace
- * with an invalid profile label is left out of the baselines (see `unappliedProfileNamespaces`).
- */
-export function renderAll(
-  namespaces: readonly NamespaceInput[],
-  catalog: Catalog,
-  config: RenderConfig,
-  hasProfilePolicy: (namespace: string) => boolean = () => false,
-): RenderResult {
+/** Everything that should exist, given the namespaces' labels, the catalog and (in a cluster) `facts`. */
+export function renderAll(namespaces: readonly NamespaceInput[], catalog: Catalog, config: RenderConfig, facts: ClusterFacts = {}): RenderResult {
   const sorted = [...namespaces].sort((a, b) => compareStrings(a.name, b.name));
   const names = catalogNames(catalog);
   const intents = sorted.map((namespace) => evaluateNamespace(namespace.name, namespace.labels, names, config));
-  return renderIntents(intents, catalog, config, hasProfilePolicy);
+  return renderIntents(intents, catalog, config, facts);
 }
 
-/** `renderAll` for namespaces already evaluated (sorted by name): what a what-if with changed labels re-renders. */
-export function renderIntents(
-  intents: readonly NamespaceIntent[],
-  catalog: Catalog,
-  config: RenderConfig,
-  hasProfilePolicy: (namespace: string) => boolean = () => false,
-): RenderResult {
+/**
+ * `renderAll` for namespaces already evaluated (sorted by name): the per-key renderers of the
+ * operator's controllers, composed. A what-if with changed labels re-renders through here.
+ */
+export function renderIntents(intents: readonly NamespaceIntent[], catalog: Catalog, config: RenderConfig, facts: ClusterFacts = {}): RenderResult {
   const objects: PolicyObject[] = [];
   const retain: RetainRule[] = [];
-  for (const intent of intents) {
-    const rendered = renderIntent(intent, catalog, config);
-    objects.push(...rendered.objects);
-    retain.push(...rendered.retain);
-  }
-  objects.push(...renderSharedPolicies(catalog, intents, config, unappliedProfileNamespaces(intents, hasProfilePolicy)));
+  const add = (desired: DesiredObjects) => {
+    objects.push(...desired.objects);
+    retain.push(...desired.retain);
+  };
+  for (const intent of intents) add(renderIntent(intent, catalog, config));
+  add(renderClusterObjects(intents, catalog, config, facts));
+  const grants = grantsByService(intents);
+  for (const name of new Set([...catalog.services.keys(), ...catalog.rejected.services])) add(renderSharedService(name, catalog, grants.get(name) ?? [], config, facts));
   objects.sort(compareObjects);
-  retain.push(...renderClusterPolicies(catalog, config).retain, ...rejectedServiceRetain(catalog));
   return { objects, namespaces: [...intents], retain };
 }
 
@@ -186,8 +194,4 @@ function compareStrings(a: string, b: string): number {
 export function compareObjects(a: PolicyObject, b: PolicyObject): number {
   if (a.kind !== b.kind) return a.kind === 'CiliumClusterwideNetworkPolicy' ? -1 : 1;
   return compareStrings(a.metadata.namespace ?? '', b.metadata.namespace ?? '') || compareStrings(a.metadata.name, b.metadata.name);
-}
-
-export function objectKey(object: { kind?: string; metadata?: { namespace?: string; name?: string } }): string {
-  return `${object.kind}/${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }

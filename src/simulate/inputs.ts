@@ -6,10 +6,9 @@
 import type { InputProblem, SourcedObject } from '../catalog/load.js';
 import { ciliumSchemaProblems } from '../catalog/cilium-schema.js';
 import { isDnsLabel, isLabelKey, isLabelValue, quoteValue } from '../kube/names.js';
-import { isRecord, type KubeObject } from '../kube/types.js';
+import { isRecord, type KubeObject, objectKey } from '../kube/types.js';
 import { POLICY_KINDS, type PolicyKindName } from '../engine/compile.js';
 import { PROTOCOLS, type ContainerPort, type Protocol } from '../engine/identity.js';
-import { objectKey } from '../render/render.js';
 
 /** A pod from --pods: a Pod, or a workload's pod template. */
 export interface PodInput {

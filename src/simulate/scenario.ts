@@ -6,10 +6,10 @@ import type { Catalog } from '../catalog/types.js';
 import type { RenderConfig } from '../config.js';
 import { policyDisplayName } from '../engine/compile.js';
 import { PolicyEngine } from '../engine/engine.js';
-import type { KubeObject, PolicyObject } from '../kube/types.js';
-import { catalogNames, objectKey, renderAll, renderIntents, type NamespaceInput, type RenderResult } from '../render/render.js';
+import { type KubeObject, type PolicyObject, objectKey, type ObservedPolicy } from '../kube/types.js';
+import { catalogNames, renderAll, renderIntents, type ClusterFacts, type NamespaceInput, type RenderResult } from '../render/render.js';
 import { evaluateNamespace } from '../labels.js';
-import { convergedOwnedPolicies, namespacesWithOwnedProfile, type ObservedPolicy } from '../reconcile/diff.js';
+import { convergedOwnedPolicies, namespacesWithOwnedProfile } from '../reconcile/diff.js';
 
 export interface ScenarioInput {
   catalog: Catalog;
@@ -39,14 +39,14 @@ function observedOf(input: ScenarioInput): ObservedPolicy[] {
   return [...(input.observedOwned ?? []), ...input.otherPolicies.filter(isCiliumPolicy)];
 }
 
-function hasProfilePolicy(input: ScenarioInput): (namespace: string) => boolean {
+function clusterFacts(input: ScenarioInput): ClusterFacts {
   const namespaces = namespacesWithOwnedProfile(input.observedOwned ?? [], input.config.keys);
-  return (namespace) => namespaces.has(namespace);
+  return { hasProfilePolicy: (namespace) => namespaces.has(namespace) };
 }
 
 export function buildScenario(input: ScenarioInput): Scenario {
   const { catalog, config } = input;
-  const rendered = renderAll(input.namespaces, catalog, config, hasProfilePolicy(input));
+  const rendered = renderAll(input.namespaces, catalog, config, clusterFacts(input));
   // Someone else's object holding a generated name blocks ours (NameConflict): theirs is enforced.
   const ours = convergedOwnedPolicies(rendered.objects, observedOf(input), rendered.retain, config.keys);
   const policies = [...ours, ...input.otherPolicies];
@@ -66,7 +66,7 @@ export function whatIf(base: Scenario, namespace: string, labels: Readonly<Recor
   const intents = base.rendered.namespaces.map((current) => (current.namespace === namespace ? intent : current));
   if (!base.rendered.namespaces.some((current) => current.namespace === namespace)) intents.push(intent);
   intents.sort((a, b) => (a.namespace < b.namespace ? -1 : a.namespace > b.namespace ? 1 : 0));
-  const rendered = renderIntents(intents, catalog, config, hasProfilePolicy(input));
+  const rendered = renderIntents(intents, catalog, config, clusterFacts(input));
   const ours = convergedOwnedPolicies(rendered.objects, observedOf(input), rendered.retain, config.keys);
   const before = new Map(base.ours.map((object) => [objectKey(object), object]));
   const after = new Map(ours.map((object) => [objectKey(object), object]));

@@ -7,25 +7,16 @@ import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../config.js';
 import { buildCatalog, type InputProblem } from '../catalog/load.js';
 import { emptyCatalog, type Catalog } from '../catalog/types.js';
 import type { Lease } from '../kube/leader.js';
-import type { KubeObject, Namespace, PolicyObject } from '../kube/types.js';
-import type { LabelProblem, NamespaceIntent } from '../labels.js';
+import { type KubeObject, type Namespace, type PolicyObject, objectKey, type ObservedPolicy, isTerminating } from '../kube/types.js';
+import { catalogObjectsUsed, type LabelProblem, type NamespaceIntent } from '../labels.js';
 import { jsonEqual } from '../render/canonical.js';
 import { generatedSource, type SourceType } from '../render/policies.js';
-import { objectKey, renderAll, type RetainRule } from '../render/render.js';
-import { diffPolicies, isOwned, namespacesWithOwnedProfile, type ObservedPolicy } from '../reconcile/diff.js';
+import { renderAll, type RetainRule } from '../render/render.js';
+import { diffPolicies, isOwned, namespacesWithOwnedProfile } from '../reconcile/diff.js';
 import { formatSince, humanDuration, readDisabledSince, type ConfigMap } from '../reconcile/escape-hatch.js';
-import { isTerminating } from '../reconcile/state.js';
 import { grantedRules, specsOf, wideningRules } from './foreign.js';
 import { operatorStatus } from './leader.js';
-import {
-  POLICY_STATES,
-  type Finding,
-  type ForeignPolicy,
-  type NamespaceStatus,
-  type PolicyState,
-  type PolicyStatus,
-  type StatusReport,
-} from './report.js';
+import { POLICY_STATES, type Finding, type ForeignPolicy, type NamespaceStatus, type PolicyState, type PolicyStatus, type StatusReport } from './report.js';
 
 /** Everything status reads, as the API returned it. */
 export interface ClusterSnapshot {
@@ -37,7 +28,7 @@ export interface ClusterSnapshot {
   /** Every CiliumClusterwideNetworkPolicy, ours or not. */
   clusterPolicies: readonly ObservedPolicy[];
   /** `netpol-profiles-state` in the operator namespace, when it exists. */
-  stateConfigMap: ConfigMap | undefined;
+  escapeHatchRecord: ConfigMap | undefined;
   /** The leader election Lease, when it exists. */
   lease: Lease | undefined;
 }
@@ -173,16 +164,14 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
   const liveNames = new Set(live.map((namespace) => namespace.metadata!.name!));
   const labelsOf = new Map(live.map((namespace) => [namespace.metadata!.name!, namespace.metadata?.labels ?? {}]));
   const withProfilePolicy = namespacesWithOwnedProfile(snapshot.policies, keys);
+  // What should exist (and what rejected catalog objects keep), as the operator's controllers render it.
   const rendered = renderAll(
     live.map((namespace) => ({ name: namespace.metadata!.name!, labels: namespace.metadata?.labels ?? {} })),
     catalog,
     config,
-    (namespace) => withProfilePolicy.has(namespace),
+    { hasProfilePolicy: (namespace) => withProfilePolicy.has(namespace), isWritable: (namespace) => liveNames.has(namespace) },
   );
-
-  // renderAll answers "what should exist" (and what rejected catalog objects keep); the operator
-  // can only create `access-<S>-ingress` in a home namespace that exists.
-  const desired = rendered.objects.filter((object) => object.kind !== CNP || liveNames.has(object.metadata.namespace!));
+  const desired = rendered.objects;
   const observed = [...snapshot.policies.filter((policy) => liveNames.has(policy.metadata.namespace ?? '')), ...snapshot.clusterPolicies];
   const states = classify(desired, observed, rendered.retain, config);
 
@@ -199,7 +188,7 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
   }
   clusterPolicies.sort(byKindAndName);
 
-  const disabledSince = readDisabledSince(snapshot.stateConfigMap, nowSeconds);
+  const disabledSince = readDisabledSince(snapshot.escapeHatchRecord, nowSeconds);
   const desiredByNamespace = new Map<string, PolicyObject[]>();
   for (const object of desired) {
     if (object.kind !== CNP) continue;
@@ -289,7 +278,10 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
       fix: 'once its log shows what you expect, install manifests/ instead of manifests/overlays/dry-run (no --dry-run)',
     });
   }
-  const usedCatalog = options.namespace === undefined ? undefined : catalogObjectsUsedBy(labelsOf.get(options.namespace) ?? {}, config);
+  const shownIntent = options.namespace === undefined ? undefined : rendered.namespaces.find((intent) => intent.namespace === options.namespace);
+  const used = shownIntent ? catalogObjectsUsed(shownIntent) : undefined;
+  const usedCatalog =
+    options.namespace === undefined ? undefined : new Set([...(used?.profile ? [`NetworkProfile/${used.profile}`] : []), ...(used?.services ?? []).map((service) => `SharedService/${service}`)]);
   const shownProblems = catalogProblems.filter((problem) => usedCatalog === undefined || usedCatalog.has(problem.subject));
   for (const problem of shownProblems) {
     findings.push({
@@ -358,17 +350,6 @@ function foreignPoliciesOf(
         wideningEgressRules: widening ? widening.egress : null,
       };
     });
-}
-
-/** `Kind/name` of the catalog objects a namespace's labels name: its profile and the services it asks for. */
-function catalogObjectsUsedBy(labels: Readonly<Record<string, string>>, config: RenderConfig): Set<string> {
-  const used = new Set<string>();
-  const profile = labels[config.keys.profile];
-  if (profile !== undefined) used.add(`NetworkProfile/${profile}`);
-  for (const [key, value] of Object.entries(labels)) {
-    if (key.startsWith(config.keys.accessPrefix) && value === 'true') used.add(`SharedService/${key.slice(config.keys.accessPrefix.length)}`);
-  }
-  return used;
 }
 
 /** The git change that fixes a label problem, naming what the catalog has where that helps. */

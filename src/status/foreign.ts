@@ -4,6 +4,7 @@
 // makes it sound but conservative: a rule that is only semantically covered still counts.
 
 import { canonicalJson } from '../render/canonical.js';
+import { isRecord } from '../kube/types.js';
 
 export type Direction = 'ingress' | 'egress';
 const DIRECTIONS: readonly Direction[] = ['ingress', 'egress'];
@@ -13,8 +14,6 @@ export interface GrantedRules {
   ingress: ReadonlySet<string>;
   egress: ReadonlySet<string>;
 }
-
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** `spec` and every entry of `specs`: a CNP may carry several rule sets. */
 export function specsOf(policy: { spec?: unknown; [field: string]: unknown }): Array<Record<string, unknown>> {

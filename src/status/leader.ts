@@ -1,11 +1,10 @@
 // Whether an operator is leading, read from its leader election Lease. Without a leader nothing
 // repairs drift or records escape-hatch times, so status treats that as a finding.
 
+import { LEASE_NAME } from '../config.js';
 import { LEASE_MODE_ANNOTATION, type Lease } from '../kube/leader.js';
 import { humanDuration } from '../reconcile/escape-hatch.js';
 import type { OperatorStatus } from './report.js';
-
-export const LEASE_NAME = 'netpol-profiles';
 
 export function operatorStatus(lease: Lease | undefined, operatorNamespace: string, nowMs: number): { status: OperatorStatus; problem?: string } {
   const where = `${operatorNamespace}/${LEASE_NAME}`;

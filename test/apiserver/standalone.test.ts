@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
 import { projectCrdFiles, projectRoot } from '../support/apiserver/crds.js';
-import { loadCrdFiles } from '../../src/kube/openapi.js';
+import { loadCrdFiles } from '../support/apiserver/crd-schema.js';
 import { KUBECTL, eventually, requireKubectl } from './support.js';
 
 describe('apiserver: standalone process', function () {

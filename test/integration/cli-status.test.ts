@@ -10,7 +10,7 @@ import path from 'node:path';
 import { parse, parseAllDocuments, stringify } from 'yaml';
 import { main } from '../../src/cli/app.js';
 import type { CommandIO } from '../../src/cli/io.js';
-import { microTime } from '../../src/kube/leader.js';
+import { microTime } from '../../src/kube/time.js';
 import type { StatusReport } from '../../src/status/report.js';
 import { TestApiServer } from '../support/apiserver/server.js';
 import { ciliumCrdFiles } from '../support/apiserver/crds.js';

@@ -346,18 +346,6 @@ describe('ListWatchCache against the test API server', function () {
     expect(r.cache.size).to.equal(1000);
   });
 
-  it('relists periodically with resyncRelistMs, quietly when nothing changed, and stays synced', async () => {
-    for (let i = 0; i < 100; i++) server.apply(configMap(`cm-${i}`));
-    const r = record({ resyncRelistMs: 300 });
-    r.cache.start();
-    await r.cache.waitForSync();
-    const lists = server.requests.mark();
-    await until(() => r.restarts.filter((x) => x === 'resync').length >= 2 && listRequests(lists) >= 2, 'two resyncs');
-    expect(r.events).to.have.length(100);
-    expect(r.cache.size).to.equal(100);
-    expect(r.cache.hasSynced()).to.equal(true);
-  });
-
   it('keeps serving after a change handler throws', async () => {
     let calls = 0;
     const cache = new ListWatchCache<KubeObject>({

@@ -1,6 +1,7 @@
 // Runs the real operator in-process against the test API server over HTTP, and compares the
 // server's state with what the pure renderer says should exist.
 
+import type { ObservedPolicy } from '../../src/kube/types.js';
 import { expect } from 'chai';
 import { makeRenderConfig, MANAGED_BY_LABEL, MANAGED_BY_VALUE, type RenderConfig } from '../../src/config.js';
 import { buildCatalog } from '../../src/catalog/load.js';
@@ -10,7 +11,7 @@ import { OperatorMetrics } from '../../src/observability/metrics.js';
 import { Operator, type OperatorOptions } from '../../src/operator.js';
 import { canonicalize } from '../../src/render/canonical.js';
 import { renderAll } from '../../src/render/render.js';
-import { convergedOwnedPolicies, namespacesWithOwnedProfile, type ObservedPolicy } from '../../src/reconcile/diff.js';
+import { convergedOwnedPolicies, namespacesWithOwnedProfile } from '../../src/reconcile/diff.js';
 import { TestApiServer } from './apiserver/server.js';
 import type { KubeObject as ServerObject } from './apiserver/types.js';
 import { DEFAULT_CATALOG_DIR } from './project.js';
@@ -104,9 +105,9 @@ export function expectedObjects(server: TestApiServer, config: RenderConfig = ma
     ...server.list('cilium.io/v2', 'ciliumclusterwidenetworkpolicies'),
   ] as unknown as ObservedPolicy[];
   const withProfilePolicy = namespacesWithOwnedProfile(observed, config.keys);
-  const rendered = renderAll(namespaces, catalog, config, (namespace) => withProfilePolicy.has(namespace));
   // access-<S>-ingress is created only in a home namespace that exists.
-  const desired = rendered.objects.filter((object) => object.metadata.namespace === undefined || liveNames.has(object.metadata.namespace));
+  const rendered = renderAll(namespaces, catalog, config, { hasProfilePolicy: (namespace) => withProfilePolicy.has(namespace), isWritable: (namespace) => liveNames.has(namespace) });
+  const desired = rendered.objects;
   const out = new Map<string, unknown>();
   for (const object of convergedOwnedPolicies(desired, observed, rendered.retain, config.keys)) {
     out.set(`${object.kind}/${object.metadata.namespace ?? ''}/${object.metadata.name}`, canonicalize(object.spec));

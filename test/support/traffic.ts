@@ -2,12 +2,11 @@
 // "side cell" of a set of subjects (their own egress verdict towards each peer and port, and their
 // own ingress verdict from each), so two worlds can be compared cell by cell.
 
+import type { ObservedPolicy, KubeObject } from '../../src/kube/types.js';
 import { makeRenderConfig, type RenderConfig } from '../../src/config.js';
 import type { Catalog } from '../../src/catalog/types.js';
 import { PolicyEngine } from '../../src/engine/engine.js';
 import { formatEndpoint, type Endpoint, type NamespaceLabels, type Protocol } from '../../src/engine/identity.js';
-import type { KubeObject } from '../../src/kube/types.js';
-import type { ObservedPolicy } from '../../src/reconcile/diff.js';
 import { buildScenario } from '../../src/simulate/scenario.js';
 
 export { seededRandom } from './apiserver/faults.js';

@@ -2,12 +2,12 @@
 // CRDs refuse, ports Cilium's unanchored pattern lets through, names that would make two reconcilers
 // own one object, and inputs nested too deep. The test API server (with our CRDs) is the judge of
 // "the cluster refuses it".
+import { objectKey, type KubeObject } from '../../src/kube/types.js';
 import { expect } from 'chai';
 import { buildCatalog } from '../../src/catalog/load.js';
 import { validateCatalogObject } from '../../src/catalog/validate.js';
 import { makeRenderConfig } from '../../src/config.js';
-import type { KubeObject } from '../../src/kube/types.js';
-import { objectKey, renderAll } from '../../src/render/render.js';
+import { renderAll } from '../../src/render/render.js';
 import { TestApiServer } from '../support/apiserver/server.js';
 
 const D = 'network-policy.homelab';

@@ -90,6 +90,13 @@ describe('catalog validation', () => {
     expect(problems(object('NetworkBaseline', 'b', { endpointSelector: {}, egress: [{ toEntity: ['world'] }] })).join('\n')).to.contain('toEntity');
   });
 
+  it('accepts a baseline whose policy log value Cilium accepts, and refuses one with a control character (Go RE2 \\PC)', () => {
+    const spec = (value: string) => ({ endpointSelector: {}, egress: [{ toEntities: ['kube-apiserver'] }], log: { value } });
+    const accepted = validateCatalogObject(object('NetworkBaseline', 'audited', spec('baseline audited')));
+    expect(accepted.ok, accepted.ok ? '' : accepted.problems.join('\n')).to.equal(true);
+    expect(problems(object('NetworkBaseline', 'audited', spec('tab\there'))).join('\n')).to.match(/spec\.log\.value.*should match/);
+  });
+
   it('refuses empty rule lists in profiles and baselines, saying to omit the field', () => {
     const profile = problems(object('NetworkProfile', 'p', { ingress: [] }));
     expect(profile).to.deep.equal([

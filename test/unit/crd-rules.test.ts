@@ -2,8 +2,9 @@
 // with the server's field path, and the test API server refuses a non-structural CRD like a cluster.
 import { expect } from 'chai';
 import path from 'node:path';
-import { crdDefinitionProblems, type CrdProblem } from '../../src/kube/crd-rules.js';
-import { loadCrdFiles, type CustomResourceDefinition } from '../../src/kube/openapi.js';
+import { crdDefinitionProblems, type CrdProblem } from '../support/apiserver/crd-rules.js';
+import type { CustomResourceDefinition } from '../../src/kube/openapi.js';
+import { loadCrdFiles } from '../support/apiserver/crd-schema.js';
 import { TestApiServer } from '../support/apiserver/server.js';
 import { CILIUM_CRD_DIR, projectPath } from '../support/project.js';
 

@@ -2,6 +2,7 @@
 // or numbers, reserved identities, IPv6, what is not a flow), and explaining drops on the default
 // catalog: the seed's drop table, each cause, the fix and its proof. Also: a what-if scenario
 // decides exactly as the same world built from scratch.
+import type { ObservedPolicy, KubeObject } from '../../src/kube/types.js';
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { Readable } from 'node:stream';
@@ -11,9 +12,7 @@ import { DropReader, readDrops } from '../../src/diagnose/drops.js';
 import { Diagnoser } from '../../src/diagnose/explain.js';
 import { parseFlowLine, readFlow, type DroppedFlow } from '../../src/diagnose/hubble.js';
 import type { NamespaceLabels } from '../../src/engine/identity.js';
-import type { KubeObject } from '../../src/kube/types.js';
 import { buildScenario, whatIf } from '../../src/simulate/scenario.js';
-import type { ObservedPolicy } from '../../src/reconcile/diff.js';
 import { defaultCatalog, projectPath } from '../support/project.js';
 import { access, changedCells, ENFORCEMENT, peersOf, PLATFORM, podsOf, PROFILE, seededRandom, sideCells } from '../support/traffic.js';
 

@@ -1,8 +1,9 @@
 // The pure diff: writes only on difference, never touches objects we do not own, keeps what an
 // invalid profile label asks to keep, and prunes the rest.
+import type { ObservedPolicy } from '../../src/kube/types.js';
 import { expect } from 'chai';
 import { makeRenderConfig } from '../../src/config.js';
-import { diffPolicies, type ObservedPolicy } from '../../src/reconcile/diff.js';
+import { diffPolicies } from '../../src/reconcile/diff.js';
 import { renderNamespace } from '../../src/render/render.js';
 import { defaultCatalog } from '../support/project.js';
 

@@ -6,10 +6,10 @@ import {
   formatSince,
   humanDuration,
   nextEscapeHatchState,
-  parseRfc3339,
   readDisabledSince,
-  stateConfigMap,
+  recordConfigMap,
 } from '../../src/reconcile/escape-hatch.js';
+import { parseRfc3339 } from '../../src/kube/time.js';
 import type { NamespaceIntent } from '../../src/labels.js';
 
 const intent = (namespace: string, enforcementDisabled: boolean): NamespaceIntent => ({
@@ -29,14 +29,14 @@ describe('escape-hatch record', () => {
     expect(first.changed).to.equal(true);
     expect(first.disabled).to.deep.equal([{ namespace: 'a', since: T0 }]);
     expect(first.data).to.deep.equal({ 'disabled-since.a': formatSince(T0) });
-    const later = nextEscapeHatchState(stateConfigMap('ops', first.data), [intent('a', true)], T0 + 3600);
+    const later = nextEscapeHatchState(recordConfigMap('ops', first.data), [intent('a', true)], T0 + 3600);
     expect(later.changed).to.equal(false);
     expect(later.disabled).to.deep.equal([]);
-    expect(readDisabledSince(stateConfigMap('ops', later.data), T0 + 3600).get('a')).to.equal(T0);
+    expect(readDisabledSince(recordConfigMap('ops', later.data), T0 + 3600).get('a')).to.equal(T0);
   });
 
   it('clears a restored or vanished namespace and reports it', () => {
-    const current = stateConfigMap('ops', { 'disabled-since.a': formatSince(T0), 'disabled-since.gone': formatSince(T0 - 60), other: 'kept' });
+    const current = recordConfigMap('ops', { 'disabled-since.a': formatSince(T0), 'disabled-since.gone': formatSince(T0 - 60), other: 'kept' });
     const next = nextEscapeHatchState(current, [intent('a', false)], T0 + 90);
     expect(next.changed).to.equal(true);
     expect(next.restored.map((r) => r.namespace).sort()).to.deep.equal(['a', 'gone']);
@@ -48,7 +48,7 @@ describe('escape-hatch record', () => {
   });
 
   it('skips entries it cannot read rather than failing', () => {
-    expect([...readDisabledSince(stateConfigMap('ops', { 'disabled-since.a': 'yesterday', 'disabled-since.b': '2027-01-15T08:00:00Z' }), T0)]).to.deep.equal([
+    expect([...readDisabledSince(recordConfigMap('ops', { 'disabled-since.a': 'yesterday', 'disabled-since.b': '2027-01-15T08:00:00Z' }), T0)]).to.deep.equal([
       ['b', Date.parse('2027-01-15T08:00:00Z') / 1000],
     ]);
   });
@@ -59,22 +59,22 @@ describe('escape-hatch record', () => {
     for (const value of ['1', '2001', '2027-01-15', 'garbage 2027-01-15T08:00:00Z', '2027-02-30T08:00:00Z', '2027-13-01T08:00:00Z', '2027-01-15 08:00:00']) {
       expect(parseRfc3339(value), value).to.equal(undefined);
     }
-    expect([...readDisabledSince(stateConfigMap('ops', { 'disabled-since.a': '1' }), T0)]).to.deep.equal([]);
+    expect([...readDisabledSince(recordConfigMap('ops', { 'disabled-since.a': '1' }), T0)]).to.deep.equal([]);
   });
 
   it('takes a time in the future as now, and reports it', () => {
     const future = formatSince(T0 + 10 * 365 * 86400);
-    const next = nextEscapeHatchState(stateConfigMap('ops', { 'disabled-since.a': future }), [intent('a', true)], T0);
+    const next = nextEscapeHatchState(recordConfigMap('ops', { 'disabled-since.a': future }), [intent('a', true)], T0);
     expect(next.data).to.deep.equal({ 'disabled-since.a': formatSince(T0) });
     expect(next.corrected).to.deep.equal([{ namespace: 'a', value: future, reason: 'InFuture', since: T0 }]);
     expect(next.disabled, 'not newly disabled').to.deep.equal([]);
-    expect(readDisabledSince(stateConfigMap('ops', { 'disabled-since.a': future }), T0).get('a')).to.equal(T0);
+    expect(readDisabledSince(recordConfigMap('ops', { 'disabled-since.a': future }), T0).get('a')).to.equal(T0);
   });
 
   it('refuses an unparsable time: the time this process knew is written back, or now, and it is reported', () => {
     const memory = new EscapeHatchMemory();
     nextEscapeHatchState(undefined, [intent('a', true), intent('b', true)], T0 - 7200, memory);
-    const garbled = stateConfigMap('ops', { 'disabled-since.a': 'garbage', 'disabled-since.b': formatSince(T0 - 7200) });
+    const garbled = recordConfigMap('ops', { 'disabled-since.a': 'garbage', 'disabled-since.b': formatSince(T0 - 7200) });
     const next = nextEscapeHatchState(garbled, [intent('a', true), intent('b', true)], T0, memory);
     expect(next.data['disabled-since.a']).to.equal(formatSince(T0 - 7200));
     expect(next.corrected).to.deep.equal([{ namespace: 'a', value: 'garbage', reason: 'Unparsable', since: T0 - 7200 }]);
@@ -96,7 +96,7 @@ describe('escape-hatch record', () => {
   it('clears a key of a namespace never seen disabled without calling it restored', () => {
     const memory = new EscapeHatchMemory();
     memory.seenDisabled.add('was-off');
-    const current = stateConfigMap('ops', { 'disabled-since.fake': formatSince(T0 - 60), 'disabled-since.was-off': formatSince(T0 - 60) });
+    const current = recordConfigMap('ops', { 'disabled-since.fake': formatSince(T0 - 60), 'disabled-since.was-off': formatSince(T0 - 60) });
     const next = nextEscapeHatchState(current, [intent('fake', false), intent('was-off', false)], T0, memory);
     expect(next.restored).to.deep.equal([{ namespace: 'was-off', since: T0 - 60 }]);
     expect(next.dropped).to.deep.equal(['fake']);

@@ -1,7 +1,8 @@
 // The operator's HTTP endpoints listen where the pod is probed and scraped: `:PORT` means every
 // address, IPv6 included (an IPv6-only pod is probed on its IPv6 address), not only 0.0.0.0.
 import { expect } from 'chai';
-import { parseListenAddress, serveHealth } from '../../src/observability/http.js';
+import { parseListenAddress } from '../../src/cli/flags.js';
+import { serveHealth } from '../../src/observability/http.js';
 
 describe('HTTP listen addresses', () => {
   it('parses :PORT as every address, and keeps explicit IPv4 and IPv6 hosts', () => {

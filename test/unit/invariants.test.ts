@@ -5,33 +5,17 @@
 // opens all L3/L4 traffic except what a deny rule or the peer refuses; a kept profile keeps
 // exactly what it had. Each is checked on a fixed world and on generated label sets.
 
+import type { ObservedPolicy, KubeObject } from '../../src/kube/types.js';
 import { expect } from 'chai';
 import { makeRenderConfig } from '../../src/config.js';
 import type { Catalog, SharedService } from '../../src/catalog/types.js';
 import { PolicyEngine } from '../../src/engine/engine.js';
 import { endpointKey, formatEndpoint, type Endpoint, type NamespaceLabels } from '../../src/engine/identity.js';
-import { isOwned, type ObservedPolicy } from '../../src/reconcile/diff.js';
+import { isOwned } from '../../src/reconcile/diff.js';
 import { buildScenario } from '../../src/simulate/scenario.js';
-import type { KubeObject } from '../../src/kube/types.js';
 import { readDocuments } from '../../src/catalog/load.js';
 import { defaultCatalog, EXAMPLE_NAMESPACES, kustomizeCatalog, projectPath } from '../support/project.js';
-import {
-  access,
-  changedCells,
-  ENFORCEMENT,
-  peersOf,
-  PLATFORM,
-  pod,
-  podsOf,
-  PROBE_PORTS,
-  PROFILE,
-  seededRandom,
-  sideCells,
-  withoutOurs,
-  withOurs,
-  type CellChange,
-  type World,
-} from '../support/traffic.js';
+import { access, changedCells, ENFORCEMENT, peersOf, PLATFORM, pod, podsOf, PROBE_PORTS, PROFILE, seededRandom, sideCells, withoutOurs, withOurs, type CellChange, type World } from '../support/traffic.js';
 
 const config = makeRenderConfig();
 

@@ -4,7 +4,7 @@
 // that must agree (selectors, ports, probes, the image tag, the RBAC subjects) agree.
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
-import { crdDefinitionProblems } from '../../src/kube/crd-rules.js';
+import { crdDefinitionProblems } from '../support/apiserver/crd-rules.js';
 import { formatSchemaError, validateSchema } from '../../src/kube/openapi.js';
 import type { KubeObject } from '../../src/kube/types.js';
 import { CEL_RULES } from '../support/cel.js';

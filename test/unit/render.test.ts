@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import { makeRenderConfig } from '../../src/config.js';
 import type { PolicyObject } from '../../src/kube/types.js';
-import { renderAll, renderNamespace, type NamespaceInput } from '../../src/render/render.js';
+import { renderAll, renderNamespace, renderSharedService, type NamespaceInput } from '../../src/render/render.js';
 import { formatObjects } from '../../src/render/output.js';
 import { buildCatalog, readDocuments } from '../../src/catalog/load.js';
 import type { KubeObject } from '../../src/kube/types.js';
@@ -205,7 +205,7 @@ describe('renderer', () => {
     });
 
     it('a namespace that holds a profile policy of ours (kept after the typo) stays selected', () => {
-      const objects = renderAll(namespaces, catalog, config, (namespace) => namespace === 'blog').objects;
+      const objects = renderAll(namespaces, catalog, config, { hasProfilePolicy: (namespace) => namespace === 'blog' }).objects;
       expect(expressions(objects, 'baseline-dns').find((e) => e.operator === 'NotIn' && e.key === 'k8s:io.kubernetes.pod.namespace')!.values).to.deep.equal([
         'kube-node-lease', 'kube-public', 'kube-system', 'netpol-profiles', 'weird',
       ]);
@@ -243,6 +243,19 @@ describe('renderer', () => {
       ]);
       expect(policy.spec.enableDefaultDeny).to.deep.equal({ egress: false, ingress: false });
       expect(find(renderAll([ns('mid', 'false')], managed, config).objects, 'access-postgres-ingress', 'database')).to.equal(undefined);
+    });
+
+    it('in a cluster, is written only into a home namespace that exists: otherwise what is there is kept (the operator and status agree)', () => {
+      const namespaces = [{ name: 'shop', labels: { [`access.${D}/postgres`]: 'true' } }];
+      const offline = renderAll(namespaces, managed, config);
+      expect(find(offline.objects, 'access-postgres-ingress', 'database')).to.not.equal(undefined);
+      const homeMissing = renderAll(namespaces, managed, config, { isWritable: (namespace) => namespace !== 'database' });
+      expect(find(homeMissing.objects, 'access-postgres-ingress', 'database')).to.equal(undefined);
+      expect(homeMissing.retain).to.deep.include({ namespace: 'database', sourceType: 'access-ingress', source: 'postgres' });
+      // The shared-service controller renders the same from the same inputs, one service at a time.
+      const perKey = renderSharedService('postgres', managed, ['shop'], config, { isWritable: (namespace) => namespace !== 'database' });
+      expect(perKey).to.deep.equal({ objects: [], retain: [{ namespace: 'database', sourceType: 'access-ingress', source: 'postgres' }] });
+      expect(renderSharedService('postgres', managed, ['shop'], config).objects).to.deep.equal([find(offline.objects, 'access-postgres-ingress', 'database')]);
     });
 
     it('is not rendered when manageIngress is false', () => {

@@ -1,11 +1,10 @@
 // The pure status computation: every policy state and finding, the foreign-rule check, -n
 // filtering and the exit code, on snapshots built from the default catalog and the renderer.
+import type { ObservedPolicy, KubeObject, Namespace } from '../../src/kube/types.js';
 import { expect } from 'chai';
 import { makeRenderConfig } from '../../src/config.js';
 import { buildCatalog, readDocuments, sortDocuments } from '../../src/catalog/load.js';
 import type { Lease } from '../../src/kube/leader.js';
-import type { KubeObject, Namespace } from '../../src/kube/types.js';
-import type { ObservedPolicy } from '../../src/reconcile/diff.js';
 import { renderAll } from '../../src/render/render.js';
 import { computeStatus, namespaceFilterProblem, statusExitCode, type ClusterSnapshot } from '../../src/status/compute.js';
 import type { NamespaceStatus, StatusReport } from '../../src/status/report.js';
@@ -45,7 +44,7 @@ function converged(namespaces: Namespace[], catalog = catalogObjects()): Cluster
     catalogObjects: catalog,
     policies: [],
     clusterPolicies: [],
-    stateConfigMap: undefined,
+    escapeHatchRecord: undefined,
     lease: lease('operator-0', 2),
   };
   const { catalog: built } = buildCatalog(catalog.map((object) => ({ source: 'test', object })));
@@ -212,7 +211,7 @@ describe('status computation', () => {
 
   it('enforcement disabled is a finding, with the recorded time and its age, or "not recorded"', () => {
     const snapshot = converged([ns('legacy', { [`${D}/profile`]: 'internal', [`${D}/enforcement`]: 'disabled' }), ns('fresh', { [`${D}/enforcement`]: 'disabled' })]);
-    snapshot.stateConfigMap = {
+    snapshot.escapeHatchRecord = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
       metadata: { name: 'netpol-profiles-state', namespace: OPERATOR_NS },

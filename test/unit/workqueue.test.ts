@@ -73,6 +73,33 @@ describe('WorkQueue', () => {
     for (const queue of queues.splice(0)) void queue.shutDown();
   });
 
+  describe('coalescing (coalesceMs)', () => {
+    it('runs a key once, coalesceMs after the first of many adds, and counts as busy until then', async () => {
+      const runs: Array<{ key: string; at: number }> = [];
+      const queue = newQueue({ reconcile: async (key) => void runs.push({ key, at: performance.now() }) });
+      const start = performance.now();
+      for (let i = 0; i < 50; i++) queue.add('status/a', { coalesceMs: 60 });
+      queue.add('status/b', { coalesceMs: 60 });
+      expect(queue.isIdle()).to.equal(false);
+      await queue.waitForIdle();
+      expect(runs.map((run) => run.key).sort()).to.deep.equal(['status/a', 'status/b']);
+      for (const run of runs) expect(run.at - start).to.be.at.least(atLeast(60));
+      // The window is over: the next coalesced add opens a new one and runs again.
+      queue.add('status/a', { coalesceMs: 20 });
+      await queue.waitForIdle();
+      expect(runs.map((run) => run.key).filter((key) => key === 'status/a')).to.have.length(2);
+    });
+
+    it('drops coalescing keys on shutDown: they never run', async () => {
+      const runs: string[] = [];
+      const queue = newQueue({ reconcile: async (key) => void runs.push(key) });
+      queue.add('status/a', { coalesceMs: 30 });
+      await queue.shutDown();
+      await sleep(60);
+      expect(runs).to.deep.equal([]);
+    });
+  });
+
   describe('deduplication', () => {
     it('runs a key added several times while it waits only once', async () => {
       const { queue, blocker, runs } = blockedQueue();

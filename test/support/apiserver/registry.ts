@@ -3,7 +3,8 @@
 // lifecycles, pruning and schema validation of custom resources.
 import { randomUUID } from 'node:crypto';
 import { YAMLParseError, parse as parseYaml } from 'yaml';
-import { applyDefaults, pruneUnknownFields, validateSchema, type CustomResourceDefinition, type SchemaError } from '../../../src/kube/openapi.js';
+import { validateSchema, type CustomResourceDefinition, type SchemaError } from '../../../src/kube/openapi.js';
+import { applyDefaults, pruneUnknownFields } from './crd-schema.js';
 import { CEL_RULES } from '../cel.js';
 import type { AdmissionController, AdmissionOperation } from './admission.js';
 import { immutableFieldErrors } from './builtins.js';

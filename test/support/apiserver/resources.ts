@@ -1,5 +1,5 @@
 // The catalog of served resources: the built-in kinds plus whatever the stored CRDs define.
-import { crdDefinitionProblems } from '../../../src/kube/crd-rules.js';
+import { crdDefinitionProblems } from './crd-rules.js';
 import type { CustomResourceDefinition, CrdVersion } from '../../../src/kube/openapi.js';
 import { CEL_RULES } from '../cel.js';
 import { builtinResourceTypes } from './builtins.js';

@@ -91,6 +91,4 @@ export function qualifiedKind(rt: { group: string; kind: string }): string {
   return rt.group === '' ? rt.kind : `${rt.kind}.${rt.group}`;
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
+export { isRecord } from '../../../src/kube/types.js';

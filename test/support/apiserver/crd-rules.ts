@@ -1,6 +1,7 @@
 // The apiextensions.k8s.io/v1 rules the kube-apiserver applies to a CustomResourceDefinition's
 // schemas, printer columns and subresources, so tests can prove a CRD is accepted before a cluster sees it.
-import { formatSchemaError, validateSchema, type JsonSchema } from './openapi.js';
+import { formatSchemaError, validateSchema, type JsonSchema } from '../../../src/kube/openapi.js';
+import { isRecord } from '../../../src/kube/types.js';
 
 /** One reason the API server would refuse the CRD: a field path as the server prints it, and why. */
 export interface CrdProblem {
@@ -10,10 +11,6 @@ export interface CrdProblem {
 
 type Json = Record<string, unknown>;
 type Level = 'root' | 'field' | 'item';
-
-function isRecord(value: unknown): value is Json {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 // Field paths in the server's notation: `.child`, `[index]`, and map keys as `[key]` without quotes.
 const child = (path: string, name: string) => `${path}.${name}`;

@@ -5,11 +5,10 @@
 import type { RenderConfig } from '../config.js';
 import { buildCatalog, type InputProblem } from '../catalog/load.js';
 import { emptyCatalog, type Catalog } from '../catalog/types.js';
-import type { KubeObject, Namespace } from '../kube/types.js';
+import { isTerminating, type KubeObject, type Namespace, type ObservedPolicy } from '../kube/types.js';
 import { evaluateNamespace, type NamespaceIntent } from '../labels.js';
 import { catalogNames } from '../render/render.js';
 import { generatedSource, type SourceType } from '../render/policies.js';
-import type { ObservedPolicy } from './diff.js';
 import type { ConfigMap } from './escape-hatch.js';
 
 /** What the reconcilers need from a list-watch cache. */
@@ -20,18 +19,18 @@ export interface ObjectCache<T extends KubeObject> {
   hasSynced(): boolean;
 }
 
-export interface StateCaches {
+export interface ViewCaches {
   namespaces: ObjectCache<Namespace>;
   profiles: ObjectCache<KubeObject>;
   services: ObjectCache<KubeObject>;
   baselines: ObjectCache<KubeObject>;
   policies: ObjectCache<ObservedPolicy>;
   clusterPolicies: ObjectCache<ObservedPolicy>;
-  /** Our ConfigMaps in the operator namespace (the escape-hatch record). */
-  state: ObjectCache<ConfigMap>;
+  /** The escape-hatch record: one ConfigMap in the operator namespace. */
+  escapeHatchRecord: ObjectCache<ConfigMap>;
 }
 
-export class ClusterState {
+export class ClusterView {
   private catalogVersion = 0;
   private namespacesVersion = 0;
   private live: { catalogVersion: number; namespacesVersion: number; intents: NamespaceIntent[] } | undefined;
@@ -39,7 +38,7 @@ export class ClusterState {
   private readonly intents = new Map<string, { resourceVersion: string | undefined; catalogVersion: number; intent: NamespaceIntent }>();
 
   constructor(
-    readonly caches: StateCaches,
+    readonly caches: ViewCaches,
     readonly config: RenderConfig,
   ) {}
 
@@ -125,8 +124,19 @@ export class ClusterState {
     return intents;
   }
 
+  /** The namespace holds a profile policy of ours. */
+  hasProfilePolicy(namespace: string): boolean {
+    return this.caches.policies.listByNamespace(namespace).some((policy) => this.sourceOf(policy)?.type === 'profile');
+  }
+
+  /** Objects can be written into the namespace: it exists and is not being deleted. */
+  isWritable(namespace: string): boolean {
+    const found = this.caches.namespaces.get(namespace);
+    return found !== undefined && !isTerminating(found);
+  }
+
   /**
-   * Our CNPs in `namespace` that the namespace reconciler owns: everything but shared services'
+   * Our CNPs in `namespace` that the namespace controller owns: everything but shared services'
    * ingress policies, including objects with our label that we would not generate (to be pruned).
    */
   namespacePolicies(namespace: string): ObservedPolicy[] {
@@ -145,8 +155,4 @@ export class ClusterState {
   sourceOf(policy: KubeObject): { type: SourceType; source: string } | undefined {
     return generatedSource(policy, this.config.keys);
   }
-}
-
-export function isTerminating(namespace: Namespace): boolean {
-  return namespace.metadata?.deletionTimestamp !== undefined || namespace.status?.phase === 'Terminating';
 }

@@ -105,8 +105,8 @@ export function evaluateNamespace(
 
 /**
  * The catalog objects a namespace uses: its profile (valid, or kept while its NetworkProfile is
- * invalid) and the services it is granted or keeps. Every "who uses X" (catalog status, finalizers,
- * `status -n`) is derived from this.
+ * invalid) and the services it is granted or keeps. Every "who uses X" (catalog status and its
+ * namespace count, the in-use finalizer) is derived from this.
  */
 export function catalogObjectsUsed(intent: NamespaceIntent): { profile: string | undefined; services: readonly string[] } {
   const profile = intent.profile.state === 'valid' || intent.profile.state === 'unavailable' ? intent.profile.name : undefined;
@@ -114,12 +114,14 @@ export function catalogObjectsUsed(intent: NamespaceIntent): { profile: string |
 }
 
 /**
- * The catalog objects a namespace's labels name, whatever their values and whether or not the
- * objects exist: what must be looked at again when those labels or those objects change.
+ * The catalog objects a namespace's labels name, valid or not, whether or not the objects exist
+ * and whether or not the namespace is protected (an access label set to "false" names nothing:
+ * it is the same as no label). What must be looked at again when those labels or those objects
+ * change, and whose problems `status -n` shows.
  */
 export function catalogObjectsNamed(labels: Readonly<Record<string, string>>, keys: LabelKeys): { profile: string | undefined; services: string[] } {
   const services: string[] = [];
-  for (const key of Object.keys(labels)) if (key.startsWith(keys.accessPrefix)) services.push(key.slice(keys.accessPrefix.length));
+  for (const [key, value] of Object.entries(labels)) if (key.startsWith(keys.accessPrefix) && value !== 'false') services.push(key.slice(keys.accessPrefix.length));
   return { profile: labels[keys.profile] || undefined, services };
 }
 

@@ -80,10 +80,18 @@ function parseArguments(argv: readonly string[], specs: FlagSpecs, env: NodeJS.P
   return { values, positionals };
 }
 
-/** `true`, `1`, `yes` / `false`, `0`, `no`, empty (any case); `what` names the flag or variable in the error. */
-export function parseBoolean(what: string, value: string): boolean {
-  if (['true', '1', 'yes'].includes(value.toLowerCase())) return true;
-  if (['false', '0', 'no', ''].includes(value.toLowerCase())) return false;
+/**
+ * A boolean flag value or environment variable; `what` names it in the error. Lenient (for
+ * NETPOL_PROFILES_<FLAG> of boolean flags): `true`, `1`, `yes` / `false`, `0`, `no`, empty, any
+ * case. Strict (for a setting whose misreading is dangerous, like `--leader-elect`): `true` or
+ * `false` only, so an empty or mistyped value stops the process instead of turning something off.
+ */
+export function parseBoolean(what: string, value: string, spelling: 'lenient' | 'strict' = 'lenient'): boolean {
+  const [yes, no] = spelling === 'strict' ? [['true'], ['false']] : [['true', '1', 'yes'], ['false', '0', 'no', '']];
+  const given = spelling === 'strict' ? value : value.toLowerCase();
+  if (yes.includes(given)) return true;
+  if (no.includes(given)) return false;
+  if (spelling === 'strict') throw new UsageError(`${what} must be true or false, not ${JSON.stringify(value)}`);
   throw new UsageError(`${what}=${JSON.stringify(value)} is not a boolean (true or false)`);
 }
 

@@ -66,7 +66,7 @@ export async function runCommand(argv: readonly string[], io: CommandIO, stop: A
   if (!metricsAddress) throw new UsageError(`--metrics-addr ${JSON.stringify(values['metrics-addr'])} is not HOST:PORT`);
   const healthAddress = parseListenAddress(String(values['health-addr']));
   if (!healthAddress) throw new UsageError(`--health-addr ${JSON.stringify(values['health-addr'])} is not HOST:PORT`);
-  const leaderElect = parseBoolean('--leader-elect', String(values['leader-elect']));
+  const leaderElect = parseBoolean('--leader-elect', String(values['leader-elect']), 'strict');
   const leaseDurationMs = parseDuration('lease-duration', String(values['lease-duration']));
   const renewDeadlineMs = parseDuration('renew-deadline', String(values['renew-deadline']));
   const retryPeriodMs = parseDuration('retry-period', String(values['retry-period']));

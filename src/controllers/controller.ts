@@ -5,6 +5,7 @@
 import type { CacheEventType } from '../kube/informer.js';
 import type { KubeObject, Namespace, ObservedPolicy } from '../kube/types.js';
 import type { ConfigMap } from '../reconcile/escape-hatch.js';
+import type { ControllerName } from '../observability/metrics.js';
 import type { AddPriority, ReconcileResult } from '../reconcile/workqueue.js';
 
 export interface CacheEvent<T> {
@@ -39,8 +40,8 @@ export interface Watches {
 }
 
 export interface Controller {
-  /** The `controller` label of the reconcile and work-queue metrics, and of log lines. */
-  readonly name: string;
+  /** The `controller` label of the reconcile and work-queue metrics (whose series start at 0), and of log lines. */
+  readonly name: ControllerName;
   /** Keys reconciled at once. */
   readonly concurrency: number;
   readonly watches: Watches;

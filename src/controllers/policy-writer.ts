@@ -31,7 +31,7 @@ export class PolicyWriter {
   private readonly applied: DriftTracker;
   /**
    * Generated objects blocked by someone else's object of the same name, by reconcile key
-   * (`namespace/<ns>`, `shared-service/<S>`, `cluster-objects`): each reconcile of a key replaces its
+   * (`namespace/<ns>`, `sharedservice/<S>`, `cluster`): each reconcile of a key replaces its
    * entry. Only the leader reconciles, so only the leader knows.
    */
   private readonly blocked = new Map<string, BlockedObject[]>();

@@ -231,8 +231,9 @@ function isCidr(value: string): boolean {
 
 /** String formats the server checks; formats it does not know are accepted, as the real server does. */
 const STRING_FORMATS: Record<string, (s: string) => boolean> = {
-  'date-time': (s) => parseRfc3339(s) !== undefined,
-  datetime: (s) => parseRfc3339(s) !== undefined,
+  // The OpenAPI `date-time` format also takes a space between date and time.
+  'date-time': (s) => parseRfc3339(s.replace(' ', 'T')) !== undefined,
+  datetime: (s) => parseRfc3339(s.replace(' ', 'T')) !== undefined,
   date: (s) => DATE.test(s) && !Number.isNaN(Date.parse(s)),
   cidr: isCidr,
   ipv4: (s) => isIPv4(s),

@@ -11,9 +11,9 @@ export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
 }
 
-// RFC 3339 (the profile of ISO 8601 Kubernetes writes; T or a space between date and time), nothing looser: `Date.parse` alone takes
+// RFC 3339 (the profile of ISO 8601 Kubernetes writes), nothing looser: `Date.parse` alone takes
 // "1" as the year 2001 and "garbage 2020" as a date.
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
 
 /** Unix seconds of an RFC 3339 time, or undefined when the text is not one (or names a day that does not exist). */
 export function parseRfc3339(value: string): number | undefined {

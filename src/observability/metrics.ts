@@ -25,7 +25,9 @@ export interface GaugeSnapshot {
 /** `label` and `reason` of the one series that counts a namespace's label problems beyond the first few. */
 export const MORE_LABEL_PROBLEMS = '(more)';
 
-export const CONTROLLERS = ['namespace', 'sharedservice', 'cluster', 'catalog'] as const;
+/** Every controller's name (`src/controllers/`): their series start at 0, so the first failures count. */
+export const CONTROLLERS = ['namespace', 'sharedservice', 'cluster', 'escape-hatch-record', 'catalog'] as const;
+export type ControllerName = (typeof CONTROLLERS)[number];
 export const WRITE_KINDS = [
   'CiliumNetworkPolicy',
   'CiliumClusterwideNetworkPolicy',

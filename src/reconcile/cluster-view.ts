@@ -1,6 +1,6 @@
 // The operator's view of the cluster, read from its list-watch caches: the catalog (rebuilt only
 // when a catalog object changes), each namespace's intent (memoised per namespace version), and the
-// generated objects that exist, indexed the ways the reconcilers look them up.
+// generated objects that exist, indexed the ways the controllers look them up.
 
 import type { RenderConfig } from '../config.js';
 import { buildCatalog, type InputProblem } from '../catalog/load.js';
@@ -11,7 +11,7 @@ import { catalogNames } from '../render/render.js';
 import { generatedSource, type SourceType } from '../render/policies.js';
 import type { ConfigMap } from './escape-hatch.js';
 
-/** What the reconcilers need from a list-watch cache. */
+/** What the controllers need from a list-watch cache. */
 export interface ObjectCache<T extends KubeObject> {
   get(name: string, namespace?: string): T | undefined;
   list(): T[];

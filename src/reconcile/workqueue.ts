@@ -129,7 +129,7 @@ export class WorkQueue {
    */
   add(key: string, options: { priority?: AddPriority; coalesceMs?: number } = {}): void {
     if (this.shuttingDown) return;
-    if (options.coalesceMs !== undefined && options.coalesceMs > 0) {
+    if (options.coalesceMs !== undefined) {
       this.addCoalesced(key, options.coalesceMs);
       return;
     }
@@ -201,6 +201,12 @@ export class WorkQueue {
       const abortTimer = setTimeout(() => this.abortController.abort(), drainTimeoutMs);
       this.drained = inFlightDone.finally(() => clearTimeout(abortTimer));
     }
+    // Whoever waits for idle is told once in-flight work has ended: nothing else will ever run.
+    void this.drained.then(() => {
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const resolve of waiters) resolve();
+    });
     return this.drained;
   }
 

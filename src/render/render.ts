@@ -1,5 +1,5 @@
 // The renderer: catalog + namespaces → every object that should exist, in a stable order. Shared by
-// the offline `render` command and the operator's reconcilers; pure, no I/O.
+// the offline `render` command and the operator's controllers; pure, no I/O.
 
 import type { RenderConfig } from '../config.js';
 import type { Catalog } from '../catalog/types.js';

@@ -8,7 +8,7 @@ import { buildCatalog, type InputProblem } from '../catalog/load.js';
 import { emptyCatalog, type Catalog } from '../catalog/types.js';
 import type { Lease } from '../kube/leader.js';
 import { type KubeObject, type Namespace, type PolicyObject, objectKey, type ObservedPolicy, isTerminating } from '../kube/types.js';
-import { catalogObjectsUsed, type LabelProblem, type NamespaceIntent } from '../labels.js';
+import { catalogObjectsNamed, type LabelProblem, type NamespaceIntent } from '../labels.js';
 import { jsonEqual } from '../render/canonical.js';
 import { generatedSource, type SourceType } from '../render/policies.js';
 import { renderAll, type RetainRule } from '../render/render.js';
@@ -278,10 +278,10 @@ export function computeStatus(snapshot: ClusterSnapshot, options: StatusOptions)
       fix: 'once its log shows what you expect, install manifests/ instead of manifests/overlays/dry-run (no --dry-run)',
     });
   }
-  const shownIntent = options.namespace === undefined ? undefined : rendered.namespaces.find((intent) => intent.namespace === options.namespace);
-  const used = shownIntent ? catalogObjectsUsed(shownIntent) : undefined;
-  const usedCatalog =
-    options.namespace === undefined ? undefined : new Set([...(used?.profile ? [`NetworkProfile/${used.profile}`] : []), ...(used?.services ?? []).map((service) => `SharedService/${service}`)]);
+  // `-n`: the catalog problems of what the namespace's labels name (a protected namespace's too:
+  // its labels are ignored, and the problem may be why someone looks).
+  const named = options.namespace === undefined ? undefined : catalogObjectsNamed(labelsOf.get(options.namespace) ?? {}, keys);
+  const usedCatalog = named && new Set([...(named.profile ? [`NetworkProfile/${named.profile}`] : []), ...named.services.map((service) => `SharedService/${service}`)]);
   const shownProblems = catalogProblems.filter((problem) => usedCatalog === undefined || usedCatalog.has(problem.subject));
   for (const problem of shownProblems) {
     findings.push({

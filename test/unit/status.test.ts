@@ -440,6 +440,20 @@ describe('status computation', () => {
     expect(everything.findings.filter((f) => f.kind === 'catalog-problem').map((f) => f.object)).to.include.members(['NetworkProfile/internal', 'SharedService/postgres']);
   });
 
+  it('-n on a protected namespace still shows the catalog problem of the profile its label names; an access label set to "false" names nothing', () => {
+    const snapshot = converged([
+      ns('infra', { [`${D}/platform`]: 'true', [`${D}/profile`]: 'internal' }),
+      ns('shop', { [`${D}/profile`]: 'standard', [`access.${D}/postgres`]: 'false' }),
+    ]);
+    const internal = snapshot.catalogObjects.find((o) => o.kind === 'NetworkProfile' && o.metadata?.name === 'internal')! as { spec: Record<string, unknown> };
+    internal.spec.egress = [{ toEntitie: ['world'] }];
+    const postgres = snapshot.catalogObjects.find((o) => o.kind === 'SharedService' && o.metadata?.name === 'postgres')! as { spec: Record<string, unknown> };
+    postgres.spec.ports = [];
+    const problems = (namespace: string) => status(snapshot, namespace).findings.filter((f) => f.kind === 'catalog-problem').map((f) => f.object);
+    expect(problems('infra')).to.deep.equal(['NetworkProfile/internal']);
+    expect(problems('shop')).to.deep.equal([]);
+  });
+
   it('is deterministic: the order of what the API returned does not matter', () => {
     const snapshot = converged([ns('shop', SHOP), ns('batch', { [`${D}/profile`]: 'isolated' }), ns('legacy', { [`${D}/enforcement`]: 'disabled' })]);
     removeCnp(snapshot, 'batch', 'profile-isolated');

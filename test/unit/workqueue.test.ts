@@ -90,13 +90,26 @@ describe('WorkQueue', () => {
       expect(runs.map((run) => run.key).filter((key) => key === 'status/a')).to.have.length(2);
     });
 
-    it('drops coalescing keys on shutDown: they never run', async () => {
+    it('drops coalescing keys on shutDown: they never run, and whoever waits for idle is told', async () => {
       const runs: string[] = [];
       const queue = newQueue({ reconcile: async (key) => void runs.push(key) });
-      queue.add('status/a', { coalesceMs: 30 });
+      queue.add('status/a', { coalesceMs: 10_000 });
+      let idle = false;
+      const waiting = queue.waitForIdle().then(() => (idle = true));
+      await settle();
+      expect(idle).to.equal(false);
       await queue.shutDown();
-      await sleep(60);
+      await waiting;
+      expect(idle).to.equal(true);
       expect(runs).to.deep.equal([]);
+    });
+
+    it('coalesces with coalesceMs 0 too: many adds in one tick, one run', async () => {
+      const runs: string[] = [];
+      const queue = newQueue({ reconcile: async (key) => void runs.push(key) });
+      for (let i = 0; i < 10; i++) queue.add('status/a', { coalesceMs: 0 });
+      await queue.waitForIdle();
+      expect(runs).to.deep.equal(['status/a']);
     });
   });
 

@@ -14,6 +14,8 @@ describe('run command', function () {
       ['an unknown flag', ['--frobnicate'], /run: unknown flag --frobnicate/],
       ['a bad duration', ['--lease-duration', '15'], /--lease-duration "15" is not a duration/],
       ['inconsistent leader election timings', ['--retry-period', '20s'], /--retry-period < --renew-deadline < --lease-duration/],
+      ['an empty --leader-elect (it never turns leader election off)', ['--leader-elect='], /--leader-elect must be true or false, not ""/],
+      ['a mistyped --leader-elect', ['--leader-elect', 'no'], /--leader-elect must be true or false, not "no"/],
       ['a bad concurrency', ['--concurrency', '0'], /--concurrency must be a whole number/],
       ['a stall timeout below a second', ['--watch-stall-timeout', '500ms'], /--watch-stall-timeout must be at least 1s/],
       ['a resync period that would keep it busy', ['--resync-period', '5s'], /--resync-period must be 0s \(never\) or at least 10s/],
@@ -22,7 +24,8 @@ describe('run command', function () {
     ];
     for (const [what, args, expected] of cases) {
       it(what, () => {
-        const run = spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } });
+        // Bounded: a flag that were accepted would start the operator, which runs until stopped.
+        const run = spawnSync(process.execPath, [CLI, 'run', ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' }, timeout: 15_000 });
         expect(run.status, run.stderr).to.equal(2);
         expect(run.stderr).to.match(expected);
         expect(run.stderr).not.to.match(/\n\s+at /);

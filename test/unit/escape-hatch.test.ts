@@ -56,7 +56,7 @@ describe('escape-hatch record', () => {
   it('reads RFC 3339 only: "1", a date without time, or a day that does not exist are not times', () => {
     expect(parseRfc3339('2027-01-15T08:00:00Z')).to.equal(Date.parse('2027-01-15T08:00:00Z') / 1000);
     expect(parseRfc3339('2027-01-15T09:00:00.5+01:00')).to.equal(Date.parse('2027-01-15T08:00:00Z') / 1000);
-    for (const value of ['1', '2001', '2027-01-15', 'garbage 2027-01-15T08:00:00Z', '2027-02-30T08:00:00Z', '2027-13-01T08:00:00Z', '2027-01-15 08:00:00']) {
+    for (const value of ['1', '2001', '2027-01-15', 'garbage 2027-01-15T08:00:00Z', '2027-02-30T08:00:00Z', '2027-13-01T08:00:00Z', '2027-01-15 08:00:00', '2027-01-15 08:00:00Z', '2027-01-15T08:00:00.1234567890Z']) {
       expect(parseRfc3339(value), value).to.equal(undefined);
     }
     expect([...readDisabledSince(recordConfigMap('ops', { 'disabled-since.a': '1' }), T0)]).to.deep.equal([]);

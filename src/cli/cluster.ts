@@ -4,8 +4,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { isApiError, isNotFound, type KubeApi } from '../kube/api.js';
 import { HttpKubeApi } from '../kube/http-api.js';
-import type { ResourceRef } from '../kube/resources.js';
-import type { KubeObject } from '../kube/types.js';
+import { apiVersionOf, RESOURCES, type ResourceRef } from '../kube/resources.js';
+import type { KubeObject, Namespace, ObservedPolicy } from '../kube/types.js';
 import { errorMessage } from '../observability/logger.js';
 import { CommandError } from './flags.js';
 import { packageVersion } from './version.js';
@@ -20,15 +20,41 @@ export function connect(kubeConfig: KubeConfig, command: string): HttpKubeApi {
 
 const PAGE_SIZE = 500;
 
+/**
+ * Every object of a resource, page by page, each with its `kind` and `apiVersion` (the API server
+ * leaves them out of the items of built-in lists, and our code dispatches on them).
+ */
 export async function listAll<T extends KubeObject>(api: KubeApi, resource: ResourceRef): Promise<T[]> {
   const items: T[] = [];
+  const typed = { kind: resource.kind, apiVersion: apiVersionOf(resource) };
   let next: string | undefined;
   do {
     const page = await api.list<T>(resource, { limit: PAGE_SIZE, ...(next ? { continue: next } : {}) });
-    items.push(...page.items);
+    for (const item of page.items) items.push({ ...item, ...typed });
     next = page.continue;
   } while (next);
   return items;
+}
+
+/** What every read-only command reads of a cluster: Namespaces, the catalog, and every CNP and CCNP (ours or not). */
+export interface ClusterPolicyWorld {
+  namespaces: Namespace[];
+  /** NetworkProfiles, SharedServices and NetworkBaselines. */
+  catalogObjects: KubeObject[];
+  policies: ObservedPolicy[];
+  clusterPolicies: ObservedPolicy[];
+}
+
+export async function readPolicyWorld(api: KubeApi): Promise<ClusterPolicyWorld> {
+  const [namespaces, profiles, services, baselines, policies, clusterPolicies] = await Promise.all([
+    listAll<Namespace>(api, RESOURCES.namespaces),
+    listAll<KubeObject>(api, RESOURCES.networkProfiles),
+    listAll<KubeObject>(api, RESOURCES.sharedServices),
+    listAll<KubeObject>(api, RESOURCES.networkBaselines),
+    listAll<ObservedPolicy>(api, RESOURCES.ciliumNetworkPolicies),
+    listAll<ObservedPolicy>(api, RESOURCES.ciliumClusterwideNetworkPolicies),
+  ]);
+  return { namespaces, catalogObjects: [...profiles, ...services, ...baselines], policies, clusterPolicies };
 }
 
 export async function getIfExists<T extends KubeObject>(api: KubeApi, resource: ResourceRef, name: string, namespace: string): Promise<T | undefined> {

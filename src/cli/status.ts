@@ -6,11 +6,10 @@ import { LEASE_NAME } from '../config.js';
 import type { KubeApi } from '../kube/api.js';
 import type { Lease } from '../kube/leader.js';
 import { RESOURCES } from '../kube/resources.js';
-import type { KubeObject, Namespace, ObservedPolicy } from '../kube/types.js';
 import { RECORD_CONFIGMAP_NAME, type ConfigMap } from '../reconcile/escape-hatch.js';
 import { computeStatus, namespaceFilterProblem, statusExitCode, type ClusterSnapshot } from '../status/compute.js';
 import { formatStatus, STATUS_FORMATS, type StatusFormat } from '../status/format.js';
-import { connect, describeFailure, getIfExists, listAll } from './cluster.js';
+import { connect, describeFailure, getIfExists, readPolicyWorld } from './cluster.js';
 import { CommandError, type FlagSpecs, formatHelp, parseFlags, RENDER_CONFIG_FLAGS, renderConfigFromFlags, UsageError } from './flags.js';
 import type { CommandIO } from './io.js';
 import { loadKubeConfig } from './kubeconfig.js';
@@ -87,15 +86,10 @@ export async function statusCommand(argv: readonly string[], io: CommandIO, opti
  * all the others, and the report must match what the operator computes.
  */
 export async function readCluster(api: KubeApi, operatorNamespace: string): Promise<ClusterSnapshot> {
-  const [namespaces, profiles, services, baselines, policies, clusterPolicies, escapeHatchRecord, lease] = await Promise.all([
-    listAll<Namespace>(api, RESOURCES.namespaces),
-    listAll<KubeObject>(api, RESOURCES.networkProfiles),
-    listAll<KubeObject>(api, RESOURCES.sharedServices),
-    listAll<KubeObject>(api, RESOURCES.networkBaselines),
-    listAll<ObservedPolicy>(api, RESOURCES.ciliumNetworkPolicies),
-    listAll<ObservedPolicy>(api, RESOURCES.ciliumClusterwideNetworkPolicies),
+  const [world, escapeHatchRecord, lease] = await Promise.all([
+    readPolicyWorld(api),
     getIfExists<ConfigMap>(api, RESOURCES.configMaps, RECORD_CONFIGMAP_NAME, operatorNamespace),
     getIfExists<Lease>(api, RESOURCES.leases, LEASE_NAME, operatorNamespace),
   ]);
-  return { namespaces, catalogObjects: [...profiles, ...services, ...baselines], policies, clusterPolicies, escapeHatchRecord, lease };
+  return { ...world, escapeHatchRecord, lease };
 }

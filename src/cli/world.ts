@@ -13,7 +13,7 @@ import { isOwned } from '../reconcile/diff.js';
 import { type NamespaceInput } from '../render/render.js';
 import { readPods, readPolicies, type PodInput } from '../simulate/inputs.js';
 import { buildScenario, type Scenario } from '../simulate/scenario.js';
-import { connect, describeFailure, listAll } from './cluster.js';
+import { connect, describeFailure, listAll, readPolicyWorld } from './cluster.js';
 import { CommandError, UsageError, type FlagSpecs, type FlagValues } from './flags.js';
 import type { CommandIO } from './io.js';
 import { loadKubeConfig } from './kubeconfig.js';
@@ -173,30 +173,8 @@ async function readCluster(values: FlagValues, io: CommandIO, command: string): 
   const kubeConfig = loadKubeConfig({ path: values.kubeconfig as string | undefined, context: values.context as string | undefined, env: io.env, order: 'files-first' });
   const api = connect(kubeConfig, command);
   try {
-    const [namespaces, profiles, services, baselines, cnps, ccnps, networkPolicies] = await Promise.all([
-      listAll<Namespace>(api, RESOURCES.namespaces),
-      listAll<KubeObject>(api, RESOURCES.networkProfiles),
-      listAll<KubeObject>(api, RESOURCES.sharedServices),
-      listAll<KubeObject>(api, RESOURCES.networkBaselines),
-      listAll<KubeObject>(api, RESOURCES.ciliumNetworkPolicies),
-      listAll<KubeObject>(api, RESOURCES.ciliumClusterwideNetworkPolicies),
-      listAll<KubeObject>(api, RESOURCES.networkPolicies),
-    ]);
-    // Lists return items without kind: give each its kind back, as the engine dispatches on it.
-    const withKind = (items: KubeObject[], kind: string, apiVersion: string) => items.map((item) => ({ ...item, kind, apiVersion }));
-    return {
-      namespaces,
-      catalogObjects: [
-        ...withKind(profiles, 'NetworkProfile', 'network-policy.homelab/v1alpha1'),
-        ...withKind(services, 'SharedService', 'network-policy.homelab/v1alpha1'),
-        ...withKind(baselines, 'NetworkBaseline', 'network-policy.homelab/v1alpha1'),
-      ],
-      policies: [
-        ...withKind(cnps, 'CiliumNetworkPolicy', 'cilium.io/v2'),
-        ...withKind(ccnps, 'CiliumClusterwideNetworkPolicy', 'cilium.io/v2'),
-        ...withKind(networkPolicies, 'NetworkPolicy', 'networking.k8s.io/v1'),
-      ],
-    };
+    const [world, networkPolicies] = await Promise.all([readPolicyWorld(api), listAll<KubeObject>(api, RESOURCES.networkPolicies)]);
+    return { namespaces: world.namespaces, catalogObjects: world.catalogObjects, policies: [...world.policies, ...world.clusterPolicies, ...networkPolicies] };
   } catch (error) {
     throw new CommandError(
       describeFailure(error, `the Kubernetes API at ${api.server}`, command, 'namespaces, the catalog, CiliumNetworkPolicies, CiliumClusterwideNetworkPolicies and NetworkPolicies'),

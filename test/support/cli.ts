@@ -2,6 +2,9 @@
 // stdout and stderr.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { CLI, PROJECT_ROOT } from './project.js';
 
 export interface Run {
@@ -25,4 +28,27 @@ export function cli(args: string[], options: { input?: string; env?: Record<stri
 export function expectNoStackTrace(run: Run): void {
   expect(run.stderr).not.to.match(/\n\s+at .+:\d+:\d+/);
   expect(run.stderr).not.to.contain('Error:');
+}
+
+/**
+ * A fresh directory for each test of the calling `describe` (removed after it), and `file` to
+ * write into it (parent directories made as needed; returns the whole path).
+ */
+export function scratchDirectory(prefix: string): { readonly dir: string; file(name: string, content: string): string } {
+  let dir = '';
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), prefix));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  return {
+    get dir() {
+      return dir;
+    },
+    file(name, content) {
+      const full = path.join(dir, name);
+      mkdirSync(path.dirname(full), { recursive: true });
+      writeFileSync(full, content);
+      return full;
+    },
+  };
 }

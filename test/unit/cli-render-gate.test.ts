@@ -3,11 +3,10 @@
 // file in one run, and the problem list repeated last when a person reads the output in a terminal.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { cli, expectNoStackTrace } from '../support/cli.js';
+import { cli, expectNoStackTrace, scratchDirectory } from '../support/cli.js';
 import { CLI, DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, PROJECT_ROOT } from '../support/project.js';
 import { editDistance, unknownLabelKeys } from '../../src/labels.js';
 import { labelKeys } from '../../src/config.js';
@@ -22,18 +21,9 @@ const names = (stdout: string): string[] =>
   });
 
 describe('render as a CI gate', () => {
-  let dir: string;
-  const file = (name: string, content: string): string => {
-    const full = path.join(dir, name);
-    mkdirSync(path.dirname(full), { recursive: true });
-    writeFileSync(full, content);
-    return full;
-  };
+  const scratch = scratchDirectory('netpol-gate-');
+  const file = scratch.file;
 
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'netpol-gate-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('label keys of our domain that are not ours', () => {
     it('are problems (exit 1) naming the closest known key; the rest still renders', () => {
@@ -83,11 +73,11 @@ describe('render as a CI gate', () => {
       file('team-a/ns.yaml', ns('a', { [`${D}/profile`]: 'standard' }));
       file('team-b/deeper/ns.yaml', ns('b', { [`${D}/profile`]: 'standard' }));
       file('docs/readme.txt', 'not YAML');
-      const run = cli(['render', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir]);
+      const run = cli(['render', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', scratch.dir]);
       expect(run.code).to.equal(1);
       expect(run.stdout).to.equal('');
       expect(run.stderr.trim().split('\n')).to.deep.equal([
-        `${dir}: directory: subdirectories team-a, team-b hold YAML or JSON files that were not read; give -R (--recursive) to read them, or name them`,
+        `${scratch.dir}: directory: subdirectories team-a, team-b hold YAML or JSON files that were not read; give -R (--recursive) to read them, or name them`,
         'render: 1 input problem; nothing rendered',
       ]);
     });
@@ -97,9 +87,9 @@ describe('render as a CI gate', () => {
       file('team-b/deeper/ns.yaml', ns('b', { [`${D}/profile`]: 'isolated' }));
       file('team-b/kustomization.yaml', 'resources: [deeper/ns.yaml]\n');
       file('.git/config.yaml', 'not: a namespace\n');
-      symlinkSync(dir, path.join(dir, 'team-a', 'loop'));
+      symlinkSync(scratch.dir, path.join(scratch.dir, 'team-a', 'loop'));
       for (const flag of ['-R', '--recursive']) {
-        const run = cli(['render', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir, flag]);
+        const run = cli(['render', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', scratch.dir, flag]);
         expect(run.code, run.stderr).to.equal(0);
         expect(names(run.stdout)).to.include.members(['a/profile-standard', 'b/profile-isolated']);
       }
@@ -173,9 +163,9 @@ describe('render as a CI gate', () => {
     // A real pseudo-terminal (util-linux `script`), so stdout is a TTY as for a person.
     const inTerminal = (args: string[]): string => {
       const command = [process.execPath, CLI, ...args].map((a) => `'${a.replace(/'/g, "'\\''")}'`).join(' ');
-      const result = spawnSync('script', ['-qec', `${command} 2>${path.join(dir, 'stderr')}`, '/dev/null'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
+      const result = spawnSync('script', ['-qec', `${command} 2>${path.join(scratch.dir, 'stderr')}`, '/dev/null'], { cwd: PROJECT_ROOT, encoding: 'utf8' });
       expect(result.error, 'util-linux script is needed for the terminal test').to.equal(undefined);
-      return spawnSync('cat', [path.join(dir, 'stderr')], { encoding: 'utf8' }).stdout;
+      return spawnSync('cat', [path.join(scratch.dir, 'stderr')], { encoding: 'utf8' }).stdout;
     };
 
     it('repeats the problem list after the objects, then the one-line summary', () => {

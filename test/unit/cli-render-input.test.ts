@@ -4,9 +4,8 @@
 // never a stack trace.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
+import { truncateSync } from 'node:fs';
+import { scratchDirectory } from '../support/cli.js';
 import { CLI, DEFAULT_CATALOG_DIR, PROJECT_ROOT } from '../support/project.js';
 
 const D = 'network-policy.homelab';
@@ -37,17 +36,9 @@ function expectRefused(run: Run, ...lines: RegExp[]): void {
 
 describe('render: input limits and clear messages', function () {
   this.timeout(60_000);
-  let dir: string;
-  const file = (name: string, content: string): string => {
-    const full = path.join(dir, name);
-    writeFileSync(full, content);
-    return full;
-  };
+  const scratch = scratchDirectory('netpol-render-input-');
+  const file = scratch.file;
 
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'netpol-render-input-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('refuses an input larger than 32 MiB without reading it', () => {
     const big = file('big.yaml', '');

@@ -3,29 +3,19 @@
 // never a stack trace.
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { cli, expectNoStackTrace } from '../support/cli.js';
+import { cli, expectNoStackTrace, scratchDirectory } from '../support/cli.js';
 import { DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, PROJECT_ROOT } from '../support/project.js';
 
 const D = 'network-policy.homelab';
 
 describe('render command', () => {
-  let dir: string;
-  const file = (name: string, content: string): string => {
-    const full = path.join(dir, name);
-    writeFileSync(full, content);
-    return full;
-  };
+  const scratch = scratchDirectory('netpol-render-');
+  const file = scratch.file;
   const ns = (name: string, labels: Record<string, string> = {}): string =>
     `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${name}\n  labels: ${JSON.stringify(labels)}\n`;
 
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'netpol-render-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
   it('renders the examples: valid objects on stdout, each label problem on stderr, exit 1', () => {
     const run = cli(['render', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', EXAMPLE_NAMESPACES]);
@@ -101,7 +91,7 @@ describe('render command', () => {
       ['a YAML syntax error', () => ['--namespaces', file('bad.yaml', 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: [oops\n')], /bad\.yaml: document 1: YAML syntax error at line \d+, column \d+/],
       ['a document of another kind', () => ['--namespaces', file('deploy.yaml', 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n')], /deploy\.yaml: Deployment\/web: is a Deployment; expected a Namespace or a catalog kind/],
       ['a Namespace without a name', () => ['--namespaces', file('noname.yaml', `${ns('ok')}---\napiVersion: v1\nkind: Namespace\nmetadata: {}\n`)], /noname\.yaml: document 2: Namespace has no metadata\.name/],
-      ['a missing file', () => ['--namespaces', path.join(dir, 'missing.yaml')], /missing\.yaml: file: cannot read: no such file or directory/],
+      ['a missing file', () => ['--namespaces', path.join(scratch.dir, 'missing.yaml')], /missing\.yaml: file: cannot read: no such file or directory/],
       ['an unquoted boolean label value', () => ['--namespaces', file('bool.yaml', `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: app\n  labels:\n    access.${D}/postgres: true\n`)], /bool\.yaml: app: label access\.network-policy\.homelab\/postgres: value "true" is a boolean, not a string/],
       ['an invalid catalog object', () => ['--catalog', file('cat.yaml', `apiVersion: ${D}/v1alpha1\nkind: SharedService\nmetadata:\n  name: pg\nspec:\n  namespace: db\n  ports: [{port: "99999"}]\n`)], /cat\.yaml: SharedService\/pg: spec\.ports\[0\]\.port "99999" must be a port number/],
       ['a namespace defined twice', () => ['--namespaces', file('twice.yaml', `${ns('app')}---\n${ns('app')}`)], /twice\.yaml: app: Namespace is defined twice/],

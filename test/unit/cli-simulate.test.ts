@@ -2,11 +2,10 @@
 // (and the built CLI as a process once), exit codes, the table and the JSON of the issue, --flows
 // as a CI gate, --matrix and --before, and one clear line (never a stack trace) for every bad input.
 import { expect } from 'chai';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { main } from '../../src/cli/app.js';
-import { cli, expectNoStackTrace, type Run } from '../support/cli.js';
+import { cli, expectNoStackTrace, type Run, scratchDirectory } from '../support/cli.js';
 import { spawn } from 'node:child_process';
 import { CLI, DEFAULT_CATALOG_DIR, EXAMPLE_NAMESPACES, PROJECT_ROOT, projectPath } from '../support/project.js';
 
@@ -44,16 +43,8 @@ function expectInputError(run: Run, pattern: RegExp, lines = 1): void {
 }
 
 describe('simulate command (offline)', () => {
-  let dir: string;
-  const file = (name: string, content: string): string => {
-    const full = path.join(dir, name);
-    writeFileSync(full, content);
-    return full;
-  };
-  beforeEach(() => {
-    dir = mkdtempSync(path.join(tmpdir(), 'netpol-simulate-'));
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  const scratch = scratchDirectory('netpol-simulate-');
+  const file = scratch.file;
 
   it('one flow: allowed, exit 0, the table names the allowing rule on each side', async () => {
     const run = await invoke([...BASE, 'shop', 'database/app=postgres', '5432']);
@@ -132,7 +123,7 @@ describe('simulate command (offline)', () => {
       expectInputError(await invoke([...BASE, '--flows', file('c.yaml', 'flows:\n  - {from: shop, to: db, expect: maybe}\n')]), /c\.yaml: flows\[0\]: expect must be allowed or denied, not "maybe"/);
       expectInputError(await invoke([...BASE, '--flows', file('d.yaml', 'flows: [\n')]), /d\.yaml: YAML syntax error at line \d+, column \d+/);
       expectInputError(await invoke([...BASE, '--flows', file('e.yaml', 'flows:\n  - {from: shop, to: db, prot: 80}\n')]), /unknown field "prot"/);
-      expectInputError(await invoke([...BASE, '--flows', path.join(dir, 'missing.yaml')]), /missing\.yaml: cannot read: no such file or directory/);
+      expectInputError(await invoke([...BASE, '--flows', path.join(scratch.dir, 'missing.yaml')]), /missing\.yaml: cannot read: no such file or directory/);
     });
   });
 
@@ -291,20 +282,20 @@ describe('simulate command (offline)', () => {
     });
 
     it('reads folders per team with -R and a whole app folder with --skip-other-kinds, as render does; diagnose too', async () => {
-      mkdirSync(path.join(dir, 'team-shop'));
-      mkdirSync(path.join(dir, 'team-db'));
-      writeFileSync(path.join(dir, 'team-shop', 'ns.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {${D}/profile: standard, access.${D}/postgres: "true"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n`);
-      writeFileSync(path.join(dir, 'team-db', 'ns.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: database\n`);
+      mkdirSync(path.join(scratch.dir, 'team-shop'));
+      mkdirSync(path.join(scratch.dir, 'team-db'));
+      writeFileSync(path.join(scratch.dir, 'team-shop', 'ns.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: shop\n  labels: {${D}/profile: standard, access.${D}/postgres: "true"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web, namespace: shop}\n`);
+      writeFileSync(path.join(scratch.dir, 'team-db', 'ns.yaml'), `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: database\n`);
       const flow = ['shop', 'database/app=postgres', '5432'];
-      const notRecursive = await invoke(['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir, ...flow]);
+      const notRecursive = await invoke(['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', scratch.dir, ...flow]);
       expectInputError(notRecursive, /subdirectories team-db, team-shop hold YAML or JSON files that were not read; give -R/, 2);
-      const otherKinds = await invoke(['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir, '-R', ...flow]);
+      const otherKinds = await invoke(['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', scratch.dir, '-R', ...flow]);
       expect(otherKinds.code).to.equal(2);
       expect(otherKinds.stderr).to.contain('Deployment/web: is a Deployment');
-      const run = await invoke(['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir, '-R', '--skip-other-kinds', ...flow]);
+      const run = await invoke(['simulate', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', scratch.dir, '-R', '--skip-other-kinds', ...flow]);
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stderr).to.equal('simulate: skipped 1 object of other kinds: Deployment 1\n');
-      const diagnose = await invoke(['diagnose', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', dir, '--recursive', '--skip-other-kinds', projectPath('examples/hubble-flows.jsonl')]);
+      const diagnose = await invoke(['diagnose', '--catalog', DEFAULT_CATALOG_DIR, '--namespaces', scratch.dir, '--recursive', '--skip-other-kinds', projectPath('examples/hubble-flows.jsonl')]);
       expect(diagnose.stderr).to.contain('diagnose: skipped 1 object of other kinds: Deployment 1');
       expect(diagnose.code, diagnose.stderr).to.be.oneOf([0, 1]);
     });
